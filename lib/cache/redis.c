@@ -1,0 +1,133 @@
+/*
+ * redis.c — bounded hiredis access (see redis.h).
+ */
+#include "cache/redis.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "config/config.h"
+#include "core/backoff.h"
+#include "core/log.h"
+#include "metrics/metrics.h"
+
+struct rcache {
+	const struct rp_config *cfg;
+	redisContext *ctx;
+	struct backoff backoff;
+	struct metrics *metrics;
+};
+
+struct rcache *rcache_new(const struct rp_config *cfg, struct metrics *m)
+{
+	struct rcache *rc = calloc(1, sizeof(*rc));
+	if (rc == NULL)
+		return NULL;
+	rc->cfg = cfg;
+	rc->metrics = m;
+	backoff_init(&rc->backoff, 100000, 2000000);
+	return rc;
+}
+
+static void rcache_drop(struct rcache *rc)
+{
+	if (rc->ctx != NULL)
+		redisFree(rc->ctx);
+	rc->ctx = NULL;
+}
+
+void rcache_free(struct rcache *rc)
+{
+	if (rc == NULL)
+		return;
+	rcache_drop(rc);
+	free(rc);
+}
+
+static bool simple_ok(redisContext *c, const char *what, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+	bool ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+	if (!ok)
+		log_warn("redis %s failed", what);
+	if (r != NULL)
+		freeReplyObject(r);
+	return ok;
+}
+
+static void failed(struct rcache *rc, const char *why)
+{
+	log_warn("redis unavailable: %s", why);
+	rcache_drop(rc);
+	backoff_failed(&rc->backoff, clock_us());
+	metrics_count(rc->metrics, MC_REDIS_ERRORS);
+}
+
+static enum rp_err rcache_ensure(struct rcache *rc)
+{
+	if (rc->ctx != NULL)
+		return RP_OK;
+	if (!backoff_ready(&rc->backoff, clock_us()))
+		return RP_EUNAVAIL;
+	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
+	const struct rp_config *c = rc->cfg;
+	rc->ctx = c->redis_is_unix ? redisConnectUnixWithTimeout(c->redis_path, tv)
+				   : redisConnectWithTimeout(c->redis_host, c->redis_port, tv);
+	if (rc->ctx == NULL || rc->ctx->err) {
+		failed(rc, rc->ctx ? rc->ctx->errstr : "out of memory");
+		return RP_EUNAVAIL;
+	}
+	if (redisSetTimeout(rc->ctx, tv) != REDIS_OK) {
+		failed(rc, "cannot set timeout");
+		return RP_EUNAVAIL;
+	}
+	if (c->redis_password[0] != '\0') {
+		const char *argv[] = {"AUTH", c->redis_password};
+		if (!simple_ok(rc->ctx, "AUTH", 2, argv)) {
+			failed(rc, "AUTH rejected");
+			return RP_EUNAVAIL;
+		}
+	}
+	if (c->redis_db != 0) {
+		char db[16];
+		snprintf(db, sizeof(db), "%d", c->redis_db);
+		const char *argv[] = {"SELECT", db};
+		if (!simple_ok(rc->ctx, "SELECT", 2, argv)) {
+			failed(rc, "SELECT rejected");
+			return RP_EUNAVAIL;
+		}
+	}
+	backoff_succeeded(&rc->backoff);
+	metrics_count(rc->metrics, MC_REDIS_RECONNECTS);
+	return RP_OK;
+}
+
+redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const char **argv,
+			   const size_t *argvlen)
+{
+	if ((*err = rcache_ensure(rc)) != RP_OK)
+		return NULL;
+	redisReply *r = redisCommandArgv(rc->ctx, argc, argv, argvlen);
+	if (r == NULL) {
+		failed(rc, rc->ctx->errstr[0] ? rc->ctx->errstr : "I/O error");
+		*err = RP_EUNAVAIL;
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		metrics_count(rc->metrics, MC_REDIS_ERRORS);
+		*err = RP_EINTERNAL;
+	}
+	return r;
+}
+
+enum rp_err rcache_ping(struct rcache *rc)
+{
+	const char *argv[] = {"PING"};
+	enum rp_err err;
+	redisReply *r = rcache_command(rc, &err, 1, argv, NULL);
+	if (r != NULL)
+		freeReplyObject(r);
+	return err == RP_OK ? RP_OK : RP_EUNAVAIL;
+}

@@ -1,0 +1,34 @@
+/*
+ * redis.h — a worker's one Redis connection (hiredis).
+ *
+ * Connect and command timeouts are REDIS_TIMEOUT_MS; after an error the
+ * context is freed (hiredis contexts are unusable after an I/O error) and
+ * re-created with back-off. Redis holds caches and counters only, so every
+ * caller must have an answer for RP_EUNAVAIL.
+ */
+#ifndef RP_CACHE_REDIS_H
+#define RP_CACHE_REDIS_H
+
+#include <hiredis/hiredis.h>
+
+#include "core/err.h"
+
+#define REDIS_TIMEOUT_MS 1000
+
+struct rcache;
+struct metrics;
+struct rp_config;
+
+struct rcache *rcache_new(const struct rp_config *cfg, struct metrics *m);
+void rcache_free(struct rcache *rc);
+/*
+ * Run one command (argv form: binary safe). Returns the reply (caller
+ * freeReplyObject()s it) or NULL with *err = RP_EUNAVAIL. An error reply
+ * (REDIS_REPLY_ERROR) is returned as a reply with *err = RP_EINTERNAL.
+ */
+redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const char **argv,
+			   const size_t *argvlen);
+/* PING; RP_OK or RP_EUNAVAIL. */
+enum rp_err rcache_ping(struct rcache *rc) RP_MUSTCHECK;
+
+#endif

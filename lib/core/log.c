@@ -1,0 +1,144 @@
+/*
+ * log.c — JSON-lines logger. Each line is built in a stack buffer and
+ * written with one write(2) so lines from concurrent workers never
+ * interleave (stderr writes below PIPE_BUF are atomic on pipes).
+ */
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int log_threshold = 2; /* info */
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_set_level(int level)
+{
+	if (level >= 0 && level <= 3)
+		log_threshold = level;
+}
+
+int log_enabled(int level)
+{
+	return level <= log_threshold;
+}
+
+void time_iso8601(char out[32])
+{
+	char tmp[96];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 ts.tv_nsec / 1000000);
+	memcpy(out, tmp, 31);
+	out[31] = '\0';
+}
+
+long long clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* Append s JSON-escaped into out[*pos..cap), truncating safely. */
+static void put_escaped(char *out, size_t cap, size_t *pos, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char tmp[7];
+		size_t n = 0;
+		if (*p == '"' || *p == '\\') {
+			tmp[n++] = '\\';
+			tmp[n++] = (char)*p;
+		} else if (*p < 0x20) {
+			tmp[n++] = '\\'; tmp[n++] = 'u'; tmp[n++] = '0'; tmp[n++] = '0';
+			tmp[n++] = hex[*p >> 4]; tmp[n++] = hex[*p & 15];
+		} else {
+			tmp[n++] = (char)*p;
+		}
+		if (*pos + n + 8 >= cap)
+			return;
+		memcpy(out + *pos, tmp, n);
+		*pos += n;
+	}
+}
+
+static void put_raw(char *out, size_t cap, size_t *pos, const char *s)
+{
+	size_t n = strlen(s);
+	if (*pos + n + 2 >= cap)
+		n = cap - *pos - 2;
+	memcpy(out + *pos, s, n);
+	*pos += n;
+}
+
+static void line_begin(char *line, size_t cap, size_t *pos, int level)
+{
+	char ts[32];
+	time_iso8601(ts);
+	*pos = 0;
+	put_raw(line, cap, pos, "{\"ts\":\"");
+	put_raw(line, cap, pos, ts);
+	put_raw(line, cap, pos, "\",\"level\":\"");
+	put_raw(line, cap, pos, level_names[level]);
+	char pid[32];
+	snprintf(pid, sizeof(pid), "\",\"pid\":%ld", (long)getpid());
+	put_raw(line, cap, pos, pid);
+}
+
+static void line_end(char *line, size_t cap, size_t *pos)
+{
+	put_raw(line, cap, pos, "}");
+	line[(*pos)++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, *pos);
+	(void)w;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	if (!log_enabled(level))
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	char line[1400];
+	size_t pos;
+	line_begin(line, sizeof(line), &pos, level);
+	put_raw(line, sizeof(line), &pos, ",\"msg\":\"");
+	put_escaped(line, sizeof(line), &pos, msg);
+	put_raw(line, sizeof(line), &pos, "\"");
+	line_end(line, sizeof(line), &pos);
+}
+
+void log_request(const char *request_id, const char *method, const char *route,
+		 int status, long long latency_us, const char *error_code)
+{
+	if (!log_enabled(2))
+		return;
+	char line[1024];
+	size_t pos;
+	line_begin(line, sizeof(line), &pos, 2);
+	put_raw(line, sizeof(line), &pos, ",\"msg\":\"request\",\"request_id\":\"");
+	put_escaped(line, sizeof(line), &pos, request_id);
+	put_raw(line, sizeof(line), &pos, "\",\"method\":\"");
+	put_escaped(line, sizeof(line), &pos, method);
+	put_raw(line, sizeof(line), &pos, "\",\"route\":\"");
+	put_escaped(line, sizeof(line), &pos, route);
+	char tail[96];
+	snprintf(tail, sizeof(tail), "\",\"status\":%d,\"latency_us\":%lld", status, latency_us);
+	put_raw(line, sizeof(line), &pos, tail);
+	if (error_code != NULL) {
+		put_raw(line, sizeof(line), &pos, ",\"error\":\"");
+		put_escaped(line, sizeof(line), &pos, error_code);
+		put_raw(line, sizeof(line), &pos, "\"");
+	}
+	line_end(line, sizeof(line), &pos);
+}

@@ -1,0 +1,266 @@
+/*
+ * db.c — bounded libpq access for workers.
+ *
+ * Queries are sent with PQsendQueryPrepared and awaited with poll(2) until
+ * a deadline; on timeout the query is cancelled and the connection is
+ * dropped (its state is unknown). Statements are prepared lazily — a
+ * worker that starts before migrations ran still serves /health — and the
+ * prepared set is forgotten whenever the connection is replaced.
+ *
+ * Retry rule: when a statement fails because the connection turned out to
+ * be dead and we were not inside a transaction, the statement is retried
+ * once on a fresh connection. A server that closed our socket did not run
+ * the statement, so this cannot apply a write twice; inside a transaction
+ * the caller must restart the whole transaction instead.
+ */
+#include "store/db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backoff.h"
+#include "core/log.h"
+#include "metrics/metrics.h"
+
+struct db {
+	char *conninfo;
+	PGconn *conn;
+	bool prepared[STMT_MAX];
+	struct backoff backoff;
+	struct metrics *metrics;
+	char sqlstate[6];
+};
+
+struct db *db_new(const char *conninfo, struct metrics *m)
+{
+	struct db *db = calloc(1, sizeof(*db));
+	if (db == NULL)
+		return NULL;
+	db->conninfo = strdup(conninfo);
+	if (db->conninfo == NULL) {
+		free(db);
+		return NULL;
+	}
+	db->metrics = m;
+	backoff_init(&db->backoff, 100000, 2000000);
+	return db;
+}
+
+static void db_drop(struct db *db)
+{
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	memset(db->prepared, 0, sizeof(db->prepared));
+}
+
+void db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_drop(db);
+	free(db->conninfo);
+	free(db);
+}
+
+static void set_state(struct db *db, const char *s)
+{
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", s ? s : "");
+}
+
+enum rp_err db_ensure(struct db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return RP_OK;
+	db_drop(db);
+	long long now = clock_us();
+	if (!backoff_ready(&db->backoff, now))
+		return RP_EUNAVAIL;
+	static const char *const keys[] = {"dbname", "connect_timeout", "options",
+					   "application_name", NULL};
+	static const char *const opts =
+		"-c statement_timeout=2000 -c lock_timeout=1500 "
+		"-c idle_in_transaction_session_timeout=10000";
+	const char *vals[] = {db->conninfo, "2", opts, "rankpulse", NULL};
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		/* The message may contain host names but never the password. */
+		log_warn("database connect failed: %s",
+			 db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		db_drop(db);
+		backoff_failed(&db->backoff, clock_us());
+		metrics_count(db->metrics, MC_DB_ERRORS);
+		set_state(db, "08001");
+		return RP_EUNAVAIL;
+	}
+	backoff_succeeded(&db->backoff);
+	metrics_count(db->metrics, MC_DB_RECONNECTS);
+	return RP_OK;
+}
+
+bool db_in_transaction(const struct db *db)
+{
+	if (db->conn == NULL)
+		return false;
+	PGTransactionStatusType t = PQtransactionStatus(db->conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+const char *db_sqlstate(const struct db *db)
+{
+	return db->sqlstate;
+}
+
+/*
+ * Wait for the result of the query in flight, draining all results.
+ * Returns the last result (caller clears) or NULL on timeout/connection loss
+ * (*dead set).
+ */
+static PGresult *await_result(struct db *db, long long deadline_us, bool *dead)
+{
+	*dead = false;
+	int fd = PQsocket(db->conn);
+	while (PQisBusy(db->conn)) {
+		long long left = deadline_us - clock_us();
+		if (left <= 0) {
+			char errbuf[128];
+			PGcancel *c = PQgetCancel(db->conn);
+			if (c != NULL) {
+				PQcancel(c, errbuf, sizeof(errbuf));
+				PQfreeCancel(c);
+			}
+			log_warn("database statement timed out after %d ms", DB_TIMEOUT_MS);
+			*dead = true;
+			return NULL;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)((left + 999) / 1000));
+		if (r < 0 && errno != EINTR) {
+			*dead = true;
+			return NULL;
+		}
+		if (r > 0 && !PQconsumeInput(db->conn)) {
+			*dead = true;
+			return NULL;
+		}
+	}
+	PGresult *last = NULL, *r;
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (last != NULL)
+			PQclear(last);
+		last = r;
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		*dead = true;
+	return last;
+}
+
+static enum rp_err classify(struct db *db, PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	set_state(db, state ? state : "XX000");
+	if (state != NULL) {
+		if (strcmp(state, "23505") == 0 || strcmp(state, "23P01") == 0 ||
+		    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+			return RP_ECONFLICT;
+		if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0 ||
+		    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+			return RP_EUNAVAIL;
+	}
+	log_error("database statement failed: sqlstate=%s %s", db->sqlstate,
+		  r ? PQresultErrorMessage(r) : "");
+	return RP_EINTERNAL;
+}
+
+/* One attempt. *dead tells whether the connection must be replaced. */
+static PGresult *attempt(struct db *db, enum stmt_id id, const char *const *params,
+			 enum rp_err *err, bool *dead)
+{
+	const struct statement *st = statement_get(id);
+	long long deadline = clock_us() + (long long)DB_TIMEOUT_MS * 1000;
+	*dead = false;
+	if (!db->prepared[id]) {
+		if (!PQsendPrepare(db->conn, st->name, st->sql, st->nparams, NULL)) {
+			*dead = true;
+			*err = RP_EUNAVAIL;
+			return NULL;
+		}
+		PGresult *r = await_result(db, deadline, dead);
+		if (*dead || r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*err = *dead ? RP_EUNAVAIL : classify(db, r);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		db->prepared[id] = true;
+	}
+	if (!PQsendQueryPrepared(db->conn, st->name, st->nparams, params, NULL, NULL, 0)) {
+		*dead = true;
+		*err = RP_EUNAVAIL;
+		return NULL;
+	}
+	PGresult *r = await_result(db, deadline, dead);
+	if (*dead) {
+		PQclear(r);
+		*err = RP_EUNAVAIL;
+		return NULL;
+	}
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+		*err = classify(db, r);
+		PQclear(r);
+		return NULL;
+	}
+	*err = RP_OK;
+	return r;
+}
+
+PGresult *db_query(struct db *db, enum stmt_id id, const char *const *params, enum rp_err *err)
+{
+	if (statement_get(id) == NULL) {
+		*err = RP_EINTERNAL;
+		return NULL;
+	}
+	for (int tries = 0; tries < 2; tries++) {
+		if ((*err = db_ensure(db)) != RP_OK)
+			return NULL;
+		bool in_tx = db_in_transaction(db);
+		bool dead;
+		PGresult *r = attempt(db, id, params, err, &dead);
+		if (!dead)
+			return r;
+		metrics_count(db->metrics, MC_DB_ERRORS);
+		set_state(db, "08006");
+		log_warn("database connection lost, dropping it");
+		db_drop(db);
+		if (in_tx)
+			break;
+	}
+	*err = RP_EUNAVAIL;
+	return NULL;
+}
+
+enum rp_err db_exec(struct db *db, const char *sql)
+{
+	enum rp_err err = db_ensure(db);
+	if (err != RP_OK)
+		return err;
+	if (!PQsendQuery(db->conn, sql)) {
+		db_drop(db);
+		return RP_EUNAVAIL;
+	}
+	bool dead;
+	PGresult *r = await_result(db, clock_us() + (long long)DB_TIMEOUT_MS * 1000, &dead);
+	if (dead) {
+		PQclear(r);
+		metrics_count(db->metrics, MC_DB_ERRORS);
+		db_drop(db);
+		return RP_EUNAVAIL;
+	}
+	err = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK ? RP_OK : classify(db, r);
+	PQclear(r);
+	return err;
+}

@@ -1,0 +1,43 @@
+/*
+ * db.h — a worker's one PostgreSQL connection.
+ *
+ * Every call is bounded: connecting by connect_timeout, statements by a
+ * client-side deadline (DB_TIMEOUT_MS) on top of the server's
+ * statement_timeout, so a dead or stalled database yields RP_EUNAVAIL
+ * instead of a hung request. After a failure the connection is dropped and
+ * re-established with back-off; prepared statements are re-prepared on the
+ * new connection.
+ */
+#ifndef RP_STORE_DB_H
+#define RP_STORE_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "store/statements.h"
+
+#define DB_TIMEOUT_MS 2000
+
+struct db;
+struct metrics;
+
+/* conninfo: a libpq URI or key=value string. Does not connect yet. */
+struct db *db_new(const char *conninfo, struct metrics *m);
+void db_free(struct db *db);
+/* Connect if needed (respecting back-off). RP_OK or RP_EUNAVAIL. */
+enum rp_err db_ensure(struct db *db) RP_MUSTCHECK;
+bool db_in_transaction(const struct db *db);
+/*
+ * Run a prepared statement. On success returns the PGresult (caller
+ * PQclear()s it) and *err = RP_OK. On failure returns NULL and *err is
+ * RP_EUNAVAIL (connection/timeout), RP_ECONFLICT (unique/exclusion
+ * violation, serialization failure) or RP_EINTERNAL; db_sqlstate() tells
+ * the SQLSTATE of the last failure.
+ */
+PGresult *db_query(struct db *db, enum stmt_id id, const char *const *params, enum rp_err *err);
+/* Run a parameterless utility statement (BEGIN, COMMIT, ROLLBACK). */
+enum rp_err db_exec(struct db *db, const char *sql) RP_MUSTCHECK;
+const char *db_sqlstate(const struct db *db);
+
+#endif
