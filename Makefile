@@ -43,24 +43,24 @@ build/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 
 build/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 build/rankpulse: $(REL_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/asan/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -std=c11 $(WARN) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(CPPFLAGS) -std=c11 $(WARN) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 build/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -std=c11 $(WARN) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(CPPFLAGS) -std=c11 $(WARN) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 build/asan/rankpulse: $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 build/asan/t/unit/%: t/unit/%.c $(SAN_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -It/unit -std=c11 $(WARN) -Wno-missing-prototypes $(SAN_FLAGS) -o $@ $< $(SAN_LIB) $(LDLIBS)
+	@echo "  CC  $<"; $(CC) $(CPPFLAGS) -It/unit -std=c11 $(WARN) -Wno-missing-prototypes $(SAN_FLAGS) -o $@ $< $(SAN_LIB) $(LDLIBS)
 
 asan: build/asan/rankpulse $(UNIT_BIN)
 unit: $(UNIT_BIN)

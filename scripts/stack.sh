@@ -420,7 +420,7 @@ prepare_dir() {
 	install -d -o "$STACK_USER" -g "$STACK_GROUP" -m 0755 "$NGINX_PREFIX"
 	as_user mkdir -p "$NGINX_PREFIX/logs" "$NGINX_PREFIX/temp/client_body" \
 		"$NGINX_PREFIX/temp/proxy" "$NGINX_PREFIX/temp/fastcgi" \
-		"$NGINX_PREFIX/temp/uwsgi" "$NGINX_PREFIX/temp/scgi" "$NGINX_PREFIX/temp/nchan"
+		"$NGINX_PREFIX/temp/uwsgi" "$NGINX_PREFIX/temp/scgi"
 	as_user touch "$APP_LOG" "$PG_LOG" "$REDIS_LOG"
 	mkdir -p "$DIR/bin"
 
@@ -637,9 +637,11 @@ rankpulse() {
 prepare_database() {
 	say "rankpulse migrate"
 	rankpulse migrate || fail "rankpulse migrate failed"
-	if [ "${SEED_PLAYERS:-200}" -gt 0 ] 2>/dev/null && [ ! -e "$DIR/.seeded" ]; then
-		say "rankpulse seed --players $SEED_PLAYERS --if-empty"
-		rankpulse seed --players "$SEED_PLAYERS" --if-empty || fail "rankpulse seed failed"
+	local n=${SEED_PLAYERS:-200}
+	case $n in '' | *[!0-9]*) die "SEED_PLAYERS must be a number (got '$n')" ;; esac
+	if [ "$n" -gt 0 ] && [ ! -e "$DIR/.seeded" ]; then
+		say "rankpulse seed --players $n --if-empty"
+		rankpulse seed --players "$n" --if-empty || fail "rankpulse seed failed"
 		: | write_file "$DIR/.seeded" 0644
 	fi
 }
@@ -716,6 +718,23 @@ render_nginx() {
 	fi
 }
 
+# nchan registers nginx's compiled-in client_body_temp_path as a path nginx
+# must create at startup; as a non-root master nginx can only cope if it
+# already exists.  It is what Debian's own nginx creates on its first start.
+NCHAN_TEMP_DIR=/var/lib/nginx/body
+nchan_temp_dir() {
+	[ -d "$NCHAN_TEMP_DIR" ] && return 0
+	if [ "$IS_ROOT" -eq 1 ]; then
+		if id -u www-data >/dev/null 2>&1; then
+			install -d -m 0700 -o www-data -g www-data "$NCHAN_TEMP_DIR"
+		else
+			install -d -m 0700 "$NCHAN_TEMP_DIR"
+		fi
+	else
+		die "$NCHAN_TEMP_DIR is missing and nginx+nchan cannot start without it; create it once as root: sudo install -d -m 0700 -o www-data -g www-data $NCHAN_TEMP_DIR"
+	fi
+}
+
 nginx_cmd() { as_user "$NGINX_BIN" -p "$NGINX_PREFIX/" -c "$NGINX_CONF" -e "$NGINX_ERROR_LOG" "$@"; }
 
 start_nginx() {
@@ -725,6 +744,7 @@ start_nginx() {
 		return 0
 	fi
 	check_port
+	nchan_temp_dir
 	render_nginx
 	nginx_cmd -t -q </dev/null >"$LOG_DIR/nginx-start.log" 2>&1 ||
 		{ tail_log "$LOG_DIR/nginx-start.log" 40; die "nginx -t rejected $NGINX_CONF"; }
