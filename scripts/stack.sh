@@ -264,10 +264,14 @@ signal() {
 # kill_group_of PID KIND: SIGKILL every process of PID's process group that
 # still looks like KIND (workers / backends left behind by a dead master).
 kill_group_of() {
-	local pid=$1 kind=$2 p
+	local pid=$1 kind=$2 p killed=""
 	for p in $(pgrep -g "$pid" 2>/dev/null || true); do
-		proc_matches "$p" "$kind" && signal KILL "$p"
+		if proc_matches "$p" "$kind"; then
+			signal KILL "$p"
+			killed="$killed $p"
+		fi
 	done
+	[ -n "$killed" ] && say "killed leftover $kind processes:$killed"
 	proc_matches "$pid" "$kind" && signal KILL "$pid"
 	return 0
 }

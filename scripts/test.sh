@@ -10,6 +10,7 @@
 # Tests find the stack through RP_STACK_ENV (its stack.env) and the repo
 # through RP_REPO; t/lib is on PERL5LIB (t/lib/Stack.pm).  Exit status is
 # prove's; a sanitizer report in the app log fails the run as well.
+# shellcheck disable=SC2317 # functions below run from traps
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -21,6 +22,7 @@ TMP=$(mktemp -d /tmp/rankpulse-test.XXXXXX)
 chmod 755 "$TMP"
 RC=1
 STACK_STARTED=0
+LOGS_PRINTED=0
 
 print_logs() {
 	local f
@@ -52,7 +54,7 @@ cleanup() {
 			head -n 200 >&2 || true
 		[ "$rc" -eq 0 ] && rc=1
 	fi
-	if [ "$rc" -ne 0 ]; then
+	if [ "$rc" -ne 0 ] && [ "$LOGS_PRINTED" -eq 0 ]; then
 		print_logs
 	fi
 	if [ "$rc" -ne 0 ] && [ "${KEEP_STACK:-0}" = 1 ]; then
@@ -73,15 +75,15 @@ PORT=$(perl -MIO::Socket::INET -e '
 
 export STACK_FAST=1 SEED_PLAYERS=0
 export RANKPULSE_BIN=${RANKPULSE_BIN:-build/asan/rankpulse}
-# Sanitized binary: report to the app log, keep going after UBSan reports
-# only if the build allows it; leaks are reported at exit of each process.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:print_summary=1}
+# Sanitizer reports land in the app log (checked at the end); stack.sh
+# hands ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS through to the app.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 say "stack in $TMP on 127.0.0.1:$PORT (binary $RANKPULSE_BIN)"
 STACK_STARTED=1
 if ! scripts/stack.sh start --dir "$TMP" --port "$PORT"; then
 	say "the test stack did not start"
+	LOGS_PRINTED=1 # stack.sh printed the log tails
 	RC=1
 	exit 1
 fi

@@ -84,8 +84,12 @@ static enum rp_err rcache_ensure(struct rcache *rc)
 		return RP_EUNAVAIL;
 	}
 	if (c->redis_password[0] != '\0') {
-		const char *argv[] = {"AUTH", c->redis_password};
-		if (!simple_ok(rc->ctx, "AUTH", 2, argv)) {
+		const char *argv[] = {"AUTH", c->redis_username, c->redis_password};
+		bool with_user = c->redis_username[0] != '\0';
+		if (!with_user) {
+			argv[1] = c->redis_password;
+		}
+		if (!simple_ok(rc->ctx, "AUTH", with_user ? 3 : 2, argv)) {
 			failed(rc, "AUTH rejected");
 			return RP_EUNAVAIL;
 		}

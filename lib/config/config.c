@@ -58,13 +58,13 @@
 #define FIELD_MAX(f) (sizeof(((struct rp_config *)0)->f) - 1)
 
 static const char stunnel_hint[] =
-	"rediss:// (TLS) is not supported by hiredis 0.14; run stunnel as a local "
-	"TLS client and point REDIS_URL at it \xe2\x80\x94 see conf/stunnel/redis-client.conf";
+    "rediss:// (TLS) is not supported by hiredis 0.14; run stunnel as a local "
+    "TLS client and point REDIS_URL at it \xe2\x80\x94 see conf/stunnel/redis-client.conf";
 
 /* ---- small helpers --------------------------------------------------- */
 
 static enum rp_err errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static enum rp_err errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -196,8 +196,8 @@ static void spans_add(struct secret_spans *sp, size_t off, size_t len)
 /* localhost, 127.0.0.0/8, ::1 or ::ffff:127.x.y.z; brackets allowed. */
 static int host_is_loopback(const char *h, size_t n)
 {
-	static const unsigned char lo6[16] = { [15] = 1 };
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const unsigned char lo6[16] = {[15] = 1};
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
 	unsigned char a[16];
 	char buf[256];
 
@@ -269,8 +269,8 @@ struct origin {
 	int https;
 	const char *host;
 	size_t hostlen;
-	int port;          /* 0: none given */
-	const char *end;   /* first byte after the origin */
+	int port;        /* 0: none given */
+	const char *end; /* first byte after the origin */
 };
 
 static int parse_http_origin(const char *s, struct origin *o)
@@ -330,9 +330,8 @@ struct pg_info {
 	struct secret_spans secrets;
 };
 
-static const char *const sslmodes[] = {
-	"disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL
-};
+static const char *const sslmodes[] = {"disable",   "allow",       "prefer", "require",
+                                       "verify-ca", "verify-full", NULL};
 
 static int sslmode_known(const char *m)
 {
@@ -372,7 +371,8 @@ static int pg_param(struct pg_info *pi, const char *key, const char *val, const 
 		pi->service_set = val[0] != '\0';
 	} else if (strcmp(key, "sslmode") == 0) {
 		if (strlen(val) >= sizeof pi->sslmode || !sslmode_known(val)) {
-			*why = "unknown sslmode (want disable, allow, prefer, require, verify-ca or verify-full)";
+			*why = "unknown sslmode (want disable, allow, prefer, require, verify-ca "
+			       "or verify-full)";
 			return -1;
 		}
 		pi->sslmode_set = 1;
@@ -418,7 +418,8 @@ static int pg_inspect_uri(const char *url, size_t prefix, struct pg_info *pi, co
 			h = p;
 			while (*p && !strchr(":/?,", *p)) {
 				if (*p == '@') {
-					*why = "unexpected '@' in the host part (percent-encode '@' in a password as %40)";
+					*why = "unexpected '@' in the host part (percent-encode "
+					       "'@' in a password as %40)";
 					return -1;
 				}
 				p++;
@@ -474,7 +475,8 @@ static int pg_inspect_uri(const char *url, size_t prefix, struct pg_info *pi, co
 				return -1;
 			}
 			if (strcmp(key, "password") == 0)
-				spans_add(&pi->secrets, (size_t)(eq + 1 - url), (size_t)(p + n - eq - 1));
+				spans_add(&pi->secrets, (size_t)(eq + 1 - url),
+				          (size_t)(p + n - eq - 1));
 			if (pg_param(pi, key, buf, why) != 0)
 				return -1;
 			p += n;
@@ -584,8 +586,8 @@ struct redis_target {
 };
 
 /* [user]:password in url[a..at) */
-static int redis_userinfo(const char *url, const char *a, const char *at,
-			  struct redis_target *t, const char **why)
+static int redis_userinfo(const char *url, const char *a, const char *at, struct redis_target *t,
+                          const char **why)
 {
 	const char *colon = memchr(a, ':', (size_t)(at - a));
 
@@ -595,7 +597,8 @@ static int redis_userinfo(const char *url, const char *a, const char *at,
 	}
 	if (pct_decode(a, (size_t)(colon - a), t->user, sizeof t->user) != 0 ||
 	    pct_decode(colon + 1, (size_t)(at - colon - 1), t->pass, sizeof t->pass) != 0) {
-		*why = "bad percent-encoding in the user name or password, or longer than 255 bytes";
+		*why =
+		    "bad percent-encoding in the user name or password, or longer than 255 bytes";
 		return -1;
 	}
 	spans_add(&t->secrets, (size_t)(colon + 1 - url), (size_t)(at - colon - 1));
@@ -655,7 +658,7 @@ static int redis_parse_tcp(const char *url, struct redis_target *t, const char *
 	if (*p == '/') {
 		p++;
 		if (*p && !parse_uint_span(p, strlen(p), 0, CONFIG_REDIS_DB_MAX, &v)) {
-			*why = "invalid database number in the path (want /0../65535)";
+			*why = "invalid database number in the path (want /0 to /65535)";
 			return -1;
 		}
 		if (*p)
@@ -663,7 +666,8 @@ static int redis_parse_tcp(const char *url, struct redis_target *t, const char *
 		return 0;
 	}
 	if (*p) {
-		*why = "query strings are not supported with redis:// (put the db number in the path: /N)";
+		*why = "query strings are not supported with redis:// (put the db number in the "
+		       "path: /N)";
 		return -1;
 	}
 	return 0;
@@ -712,15 +716,18 @@ static int redis_parse_unix(const char *url, struct redis_target *t, const char 
 		const char *eq = memchr(p, '=', len);
 
 		if (eq && eq - p == 2 && strncmp(p, "db", 2) == 0 && !have_db) {
-			if (!parse_uint_span(eq + 1, (size_t)(p + len - eq - 1), 0, CONFIG_REDIS_DB_MAX, &v)) {
+			if (!parse_uint_span(eq + 1, (size_t)(p + len - eq - 1), 0,
+			                     CONFIG_REDIS_DB_MAX, &v)) {
 				*why = "invalid db= (want 0..65535)";
 				return -1;
 			}
 			t->db = (int)v;
 			have_db = 1;
 		} else if (eq && eq - p == 8 && strncmp(p, "password", 8) == 0 && !have_pass) {
-			if (pct_decode(eq + 1, (size_t)(p + len - eq - 1), t->pass, sizeof t->pass) != 0) {
-				*why = "bad percent-encoding in password=, or longer than 255 bytes";
+			if (pct_decode(eq + 1, (size_t)(p + len - eq - 1), t->pass,
+			               sizeof t->pass) != 0) {
+				*why =
+				    "bad percent-encoding in password=, or longer than 255 bytes";
 				return -1;
 			}
 			spans_add(&t->secrets, (size_t)(eq + 1 - url), (size_t)(p + len - eq - 1));
@@ -758,13 +765,13 @@ struct loader {
 	struct rp_config *c;
 	config_get_fn get;
 	void *ctx;
-	const char *label;   /* variable name for messages */
+	const char *label; /* variable name for messages */
 	char *err;
 	size_t errlen;
 };
 
 static enum rp_err fail(struct loader *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static enum rp_err fail(struct loader *l, const char *fmt, ...)
 {
 	va_list ap;
@@ -797,16 +804,17 @@ static int word_index(const char *v, const char *const *words)
 	return -1;
 }
 
-static const char *const env_names[] = { "development", "production", "test", NULL };
-static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
-static const char *const verify_names[] = { "none", "opponent", NULL };
+static const char *const env_names[] = {"development", "production", "test", NULL};
+static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const verify_names[] = {"none", "opponent", NULL};
 
 static enum rp_err parse_app_env(struct loader *l, const char *v)
 {
 	int i = word_index(v, env_names);
 
 	if (i < 0)
-		return fail(l, "unknown environment \"%s\" (want development, production or test)", v);
+		return fail(l, "unknown environment \"%s\" (want development, production or test)",
+		            v);
 	l->c->env = (enum app_env)i;
 	return RP_OK;
 }
@@ -833,7 +841,8 @@ static enum rp_err parse_database_url(struct loader *l, const char *v)
 	} else if ((env = get_var(l, "PGSSLMODE")) != NULL) {
 		if (!sslmode_known(env)) {
 			l->label = "PGSSLMODE";
-			return fail(l, "unknown sslmode (want disable, allow, prefer, require, verify-ca or verify-full)");
+			return fail(l, "unknown sslmode (want disable, allow, prefer, require, "
+			               "verify-ca or verify-full)");
 		}
 		mode = env;
 		mode_from = " (from PGSSLMODE)";
@@ -846,7 +855,7 @@ static enum rp_err parse_database_url(struct loader *l, const char *v)
 	if (pi.hostaddr_set)
 		local = pi.hostaddr_local;
 	else if (pi.service_set || get_var(l, "PGSERVICE"))
-		local = 0;    /* a service file may point anywhere */
+		local = 0; /* a service file may point anywhere */
 	else if (!pi.hostaddr_given && (env = get_var(l, "PGHOSTADDR")) != NULL)
 		local = host_list_is_local(env);
 	else if (pi.host_set)
@@ -854,14 +863,17 @@ static enum rp_err parse_database_url(struct loader *l, const char *v)
 	else if ((env = get_var(l, "PGHOST")) != NULL)
 		local = host_list_is_local(env);
 	else
-		local = 1;    /* libpq's default unix socket */
+		local = 1; /* libpq's default unix socket */
 	if (local)
 		return RP_OK;
 	if (!mode)
-		return fail(l, "no sslmode (libpq then uses prefer); production requires sslmode=require, "
-			    "verify-ca or verify-full unless the host is a unix socket or loopback");
-	return fail(l, "sslmode=%s%s is weaker than require; production requires sslmode=require, "
-		    "verify-ca or verify-full unless the host is a unix socket or loopback", mode, mode_from);
+		return fail(
+		    l, "no sslmode (libpq then uses prefer); production requires sslmode=require, "
+		       "verify-ca or verify-full unless the host is a unix socket or loopback");
+	return fail(l,
+	            "sslmode=%s%s is weaker than require; production requires sslmode=require, "
+	            "verify-ca or verify-full unless the host is a unix socket or loopback",
+	            mode, mode_from);
 }
 
 static enum rp_err parse_redis_url(struct loader *l, const char *v)
@@ -903,34 +915,36 @@ static int contains_ci(const unsigned char *s, size_t n, const char *needle)
 
 static enum rp_err parse_jwt_secret(struct loader *l, const char *v)
 {
-	static const char *const placeholders[] = {
-		"changeme", "change-me", "change_me", "secret", "example", "placeholder", "password", NULL
-	};
+	static const char *const placeholders[] = {"changeme", "change-me",   "change_me", "secret",
+	                                           "example",  "placeholder", "password",  NULL};
 	const unsigned char *s = (const unsigned char *)v;
 	size_t n = v ? strlen(v) : 0;
-	unsigned char seen[256] = { 0 };
+	unsigned char seen[256] = {0};
 	unsigned distinct = 0;
 
 	if (!v) {
 		if (production(l))
-			return fail(l, "required in production (generate one with: openssl rand -hex 32)");
-		l->c->jwt_secret_len = 0;   /* the caller makes a per-process one */
+			return fail(
+			    l, "required in production (generate one with: openssl rand -hex 32)");
+		l->c->jwt_secret_len = 0; /* the caller makes a per-process one */
 		return RP_OK;
 	}
 	if (production(l)) {
 		if (n < CONFIG_JWT_SECRET_MIN_PROD)
-			return fail(l, "too short for production (need at least %d bytes; "
-				    "generate one with: openssl rand -hex 32)", CONFIG_JWT_SECRET_MIN_PROD);
+			return fail(l,
+			            "too short for production (need at least %d bytes; "
+			            "generate one with: openssl rand -hex 32)",
+			            CONFIG_JWT_SECRET_MIN_PROD);
 		for (int i = 0; placeholders[i]; i++)
 			if (contains_ci(s, n, placeholders[i]))
 				return fail(l, "looks like a placeholder; generate a real secret "
-					    "with: openssl rand -hex 32");
+				               "with: openssl rand -hex 32");
 		for (size_t i = 0; i < n; i++)
 			if (!seen[s[i]]++)
 				distinct++;
 		if (distinct < 10)
 			return fail(l, "too little entropy for production (fewer than 10 distinct "
-				    "byte values); generate one with: openssl rand -hex 32");
+			               "byte values); generate one with: openssl rand -hex 32");
 	}
 	memcpy(l->c->jwt_secret, s, n);
 	l->c->jwt_secret_len = n;
@@ -983,7 +997,8 @@ static enum rp_err parse_fcgi_socket(struct loader *l, const char *v)
 	if (v[0] != '/')
 		return fail(l, "must be an absolute path, got \"%s\"", v);
 	if (n >= CONFIG_UNIX_PATH_MAX)
-		return fail(l, "path too long for a unix socket (max %d bytes)", CONFIG_UNIX_PATH_MAX - 1);
+		return fail(l, "path too long for a unix socket (max %d bytes)",
+		            CONFIG_UNIX_PATH_MAX - 1);
 	if (v[n - 1] == '/')
 		return fail(l, "must name a socket file, not a directory");
 	strcpy(l->c->fcgi_socket, v);
@@ -995,28 +1010,35 @@ static enum rp_err parse_nchan_url(struct loader *l, const char *v)
 	struct rp_config *c = l->c;
 	struct origin o;
 
+	if (strchr(v, '@'))
+		return fail(l, "must not contain '@' or credentials");
 	if (strncmp(v, "unix:", 5) == 0) {
 		const char *p = v + 5;
 
 		if (p[0] == '/' && p[1] == '/')
 			p += 2;
 		if (p[0] != '/')
-			return fail(l, "unix socket path must be absolute (unix:/path/to/nchan.sock)");
+			return fail(l,
+			            "unix socket path must be absolute (unix:/path/to/nchan.sock)");
 		if (strlen(p) >= CONFIG_UNIX_PATH_MAX)
-			return fail(l, "unix socket path too long (max %d bytes)", CONFIG_UNIX_PATH_MAX - 1);
+			return fail(l, "unix socket path too long (max %d bytes)",
+			            CONFIG_UNIX_PATH_MAX - 1);
 		c->nchan_is_unix = 1;
 		strcpy(c->nchan_path, p);
 	} else if (parse_http_origin(v, &o) && !o.https) {
 		if (*o.end)
 			return fail(l, "must be http://HOST:PORT without a path, got \"%s\"", v);
 		if (!host_is_loopback(o.host, o.hostlen))
-			return fail(l, "the publisher endpoint must be loopback (127.0.0.1, ::1 or "
-				    "localhost) or a unix socket; it must never be reachable from outside");
+			return fail(
+			    l,
+			    "the publisher endpoint must be loopback (127.0.0.1, ::1 or "
+			    "localhost) or a unix socket; it must never be reachable from outside");
 		c->nchan_is_unix = 0;
 		copy_span(c->nchan_host, o.host, o.hostlen);
 		c->nchan_port = o.port ? o.port : 80;
 	} else {
-		return fail(l, "want unix:/path/to/nchan.sock or http://127.0.0.1:PORT, got \"%s\"", v);
+		return fail(l, "want unix:/path/to/nchan.sock or http://127.0.0.1:PORT, got \"%s\"",
+		            v);
 	}
 	strcpy(c->nchan_publish_url, v);
 	return RP_OK;
@@ -1028,6 +1050,8 @@ static enum rp_err parse_frontend_url(struct loader *l, const char *v)
 
 	if (!v)
 		return RP_OK;
+	if (strchr(v, '@'))
+		return fail(l, "must not contain '@' or credentials (user:password@)");
 	if (!parse_http_origin(v, &o))
 		return fail(l, "must be an http:// or https:// URL, got \"%s\"", v);
 	if (*o.end && *o.end != '/')
@@ -1063,19 +1087,28 @@ static enum rp_err parse_allowed_origins(struct loader *l, const char *v)
 		if (n == 0)
 			return fail(l, "entry %zu is empty (stray comma?)", idx);
 		copy_span(item, s, n);
+		if (strchr(item, '@'))
+			return fail(l, "entry %zu contains '@'; an origin is scheme://host[:port]",
+			            idx);
 		if (strcmp(item, "*") == 0) {
 			if (production(l))
-				return fail(l, "'*' is refused in production; list the allowed origins");
+				return fail(
+				    l, "'*' is refused in production; list the allowed origins");
 			c->allow_any_origin = true;
 		} else if (!parse_http_origin(item, &o)) {
-			return fail(l, "entry %zu \"%.200s\" is not an http(s) origin (scheme://host[:port])",
-				    idx, item);
+			return fail(
+			    l,
+			    "entry %zu \"%.200s\" is not an http(s) origin (scheme://host[:port])",
+			    idx, item);
 		} else if (strcmp(o.end, "/") == 0) {
-			return fail(l, "entry %zu \"%.200s\" has a trailing slash; an origin is "
-				    "scheme://host[:port]", idx, item);
+			return fail(l,
+			            "entry %zu \"%.200s\" has a trailing slash; an origin is "
+			            "scheme://host[:port]",
+			            idx, item);
 		} else if (*o.end) {
-			return fail(l, "entry %zu \"%.200s\" has a path; an origin is scheme://host[:port]",
-				    idx, item);
+			return fail(
+			    l, "entry %zu \"%.200s\" has a path; an origin is scheme://host[:port]",
+			    idx, item);
 		}
 		/* The normalised list is never longer than the input. */
 		if (used)
@@ -1094,7 +1127,8 @@ static enum rp_err parse_token_ttl(struct loader *l, const char *v)
 	long n;
 
 	if (!parse_uint_span(v, strlen(v), 60, 86400, &n))
-		return fail(l, "must be an integer number of seconds from 60 to 86400, got \"%s\"", v);
+		return fail(l, "must be an integer number of seconds from 60 to 86400, got \"%s\"",
+		            v);
 	l->c->access_token_ttl = (unsigned)n;
 	return RP_OK;
 }
@@ -1106,8 +1140,10 @@ static enum rp_err parse_rate(struct loader *l, const char *v, struct rate_limit
 
 	if (!slash || !parse_uint_span(v, (size_t)(slash - v), 1, 100000, &count) ||
 	    !parse_uint_span(slash + 1, strlen(slash + 1), 1, 86400, &secs))
-		return fail(l, "must be N/SECONDS with 1 <= N <= 100000 and 1 <= SECONDS <= 86400 "
-			    "(e.g. 5/900), got \"%s\"", v);
+		return fail(l,
+		            "must be N/SECONDS with 1 <= N <= 100000 and 1 <= SECONDS <= 86400 "
+		            "(e.g. 5/900), got \"%s\"",
+		            v);
 	r->count = (unsigned)count;
 	r->seconds = (unsigned)secs;
 	return RP_OK;
@@ -1134,38 +1170,38 @@ static enum rp_err parse_verification(struct loader *l, const char *v)
 }
 
 enum {
-	VAR_REQUIRED = 1,   /* unset is an error */
-	VAR_BINARY = 2,     /* any byte allowed (the secret) */
+	VAR_REQUIRED = 1, /* unset is an error */
+	VAR_BINARY = 2,   /* any byte allowed (the secret) */
 };
 
 struct var_spec {
 	const char *name;
-	const char *alias;  /* read when name is unset */
-	size_t maxlen;      /* bytes */
-	const char *def;    /* when unset; NULL: the parser sees NULL */
+	const char *alias; /* read when name is unset */
+	size_t maxlen;     /* bytes */
+	const char *def;   /* when unset; NULL: the parser sees NULL */
 	unsigned flags;
 	enum rp_err (*parse)(struct loader *l, const char *v);
 };
 
 /* APP_ENV comes first: later rules depend on it. */
 static const struct var_spec vars[] = {
-	{ "APP_ENV", "NODE_ENV", 32, "development", 0, parse_app_env },
-	{ "DATABASE_URL", NULL, FIELD_MAX(database_url), NULL, VAR_REQUIRED, parse_database_url },
-	{ "REDIS_URL", NULL, FIELD_MAX(redis_url), "redis://127.0.0.1:6379", 0, parse_redis_url },
-	{ "JWT_SECRET", NULL, CONFIG_JWT_SECRET_MAX, NULL, VAR_BINARY, parse_jwt_secret },
-	{ "PORT", NULL, 5, "8080", 0, parse_port },
-	{ "WORKERS", NULL, 3, NULL, 0, parse_workers },
-	{ "LOG_LEVEL", NULL, 16, "info", 0, parse_log_level },
-	{ "FCGI_SOCKET", NULL, FIELD_MAX(fcgi_socket), "/run/rankpulse/rankpulse.sock", 0,
-	  parse_fcgi_socket },
-	{ "NCHAN_PUBLISH_URL", NULL, FIELD_MAX(nchan_publish_url), "unix:/run/rankpulse/nchan.sock", 0,
-	  parse_nchan_url },
-	{ "FRONTEND_URL", NULL, FIELD_MAX(frontend_url), NULL, 0, parse_frontend_url },
-	{ "ALLOWED_ORIGINS", NULL, FIELD_MAX(allowed_origins), NULL, 0, parse_allowed_origins },
-	{ "ACCESS_TOKEN_TTL", NULL, 5, "900", 0, parse_token_ttl },
-	{ "LOGIN_FAILURE_LIMIT", NULL, 32, "5/900", 0, parse_login_limit },
-	{ "REGISTER_RATE_LIMIT", NULL, 32, "10/60", 0, parse_register_limit },
-	{ "RESULT_VERIFICATION", NULL, 16, "none", 0, parse_verification },
+    {"APP_ENV", "NODE_ENV", 32, "development", 0, parse_app_env},
+    {"DATABASE_URL", NULL, FIELD_MAX(database_url), NULL, VAR_REQUIRED, parse_database_url},
+    {"REDIS_URL", NULL, FIELD_MAX(redis_url), "redis://127.0.0.1:6379", 0, parse_redis_url},
+    {"JWT_SECRET", NULL, CONFIG_JWT_SECRET_MAX, NULL, VAR_BINARY, parse_jwt_secret},
+    {"PORT", NULL, 16, "8080", 0, parse_port},
+    {"WORKERS", NULL, 16, NULL, 0, parse_workers},
+    {"LOG_LEVEL", NULL, 16, "info", 0, parse_log_level},
+    {"FCGI_SOCKET", NULL, FIELD_MAX(fcgi_socket), "/run/rankpulse/rankpulse.sock", 0,
+     parse_fcgi_socket},
+    {"NCHAN_PUBLISH_URL", NULL, FIELD_MAX(nchan_publish_url), "unix:/run/rankpulse/nchan.sock", 0,
+     parse_nchan_url},
+    {"FRONTEND_URL", NULL, FIELD_MAX(frontend_url), NULL, 0, parse_frontend_url},
+    {"ALLOWED_ORIGINS", NULL, FIELD_MAX(allowed_origins), NULL, 0, parse_allowed_origins},
+    {"ACCESS_TOKEN_TTL", NULL, 16, "900", 0, parse_token_ttl},
+    {"LOGIN_FAILURE_LIMIT", NULL, 32, "5/900", 0, parse_login_limit},
+    {"REGISTER_RATE_LIMIT", NULL, 32, "10/60", 0, parse_register_limit},
+    {"RESULT_VERIFICATION", NULL, 16, "none", 0, parse_verification},
 };
 
 static enum rp_err load_var(struct loader *l, const struct var_spec *spec)
@@ -1202,7 +1238,7 @@ const char *config_getenv(const char *name, void *ctx)
 enum rp_err config_load(struct rp_config *c, config_get_fn get, void *ctx, char *err, size_t errlen)
 {
 	struct rp_config tmp;
-	struct loader l = { &tmp, get, ctx, "config", err, errlen };
+	struct loader l = {&tmp, get, ctx, "config", err, errlen};
 	enum rp_err rc = RP_OK;
 
 	if (err && errlen)
@@ -1338,7 +1374,7 @@ enum rp_err config_load_env_file(const char *path, char *err, size_t errlen)
 			len--;
 		if (toolong || len > CONFIG_ENV_LINE_MAX) {
 			rc = errf(err, errlen, "%s:%lu: line too long (max %d bytes)", path, lineno,
-				  CONFIG_ENV_LINE_MAX);
+			          CONFIG_ENV_LINE_MAX);
 			break;
 		}
 		line[len] = '\0';
@@ -1388,7 +1424,8 @@ enum rp_err config_load_env_file(const char *path, char *err, size_t errlen)
 		for (size_t i = 0; i < n && rc == RP_OK; i++) {
 			if (ents[i].apply && setenv(ents[i].key, ents[i].val, 1) != 0) {
 				rc = errno == ENOMEM ? RP_ENOMEM : RP_EINVAL;
-				errf(err, errlen, "%s: setenv %s: %s", path, ents[i].key, strerror(errno));
+				errf(err, errlen, "%s: setenv %s: %s", path, ents[i].key,
+				     strerror(errno));
 			}
 		}
 	}
@@ -1407,7 +1444,7 @@ static void print_redacted(FILE *out, const char *s, const struct secret_spans *
 		return;
 	}
 	for (int i = 0; i < sp->n; i++) {
-		if (sp->s[i].off < at) {   /* never happens: spans are in order */
+		if (sp->s[i].off < at) { /* never happens: spans are in order */
 			fputs("(redacted)", out);
 			return;
 		}
@@ -1442,7 +1479,8 @@ void config_describe(const struct rp_config *c, FILE *out)
 	if (c->redis_is_unix)
 		fprintf(out, "  # unix socket %s, db %d", c->redis_path, c->redis_db);
 	else
-		fprintf(out, "  # tcp %s port %d, db %d", c->redis_host, c->redis_port, c->redis_db);
+		fprintf(out, "  # tcp %s port %d, db %d", c->redis_host, c->redis_port,
+		        c->redis_db);
 	fprintf(out, ", %s\n", c->redis_password[0] ? "password set" : "no password");
 
 	if (c->jwt_secret_len)
@@ -1455,14 +1493,15 @@ void config_describe(const struct rp_config *c, FILE *out)
 	fprintf(out, "FCGI_SOCKET=%s\n", c->fcgi_socket);
 	fprintf(out, "NCHAN_PUBLISH_URL=%s\n", c->nchan_publish_url);
 	fprintf(out, "FRONTEND_URL=%s\n", c->frontend_url[0] ? c->frontend_url : "(unset)");
-	fprintf(out, "ALLOWED_ORIGINS=%s\n", c->allowed_origins[0] ? c->allowed_origins : "(unset)");
+	fprintf(out, "ALLOWED_ORIGINS=%s\n",
+	        c->allowed_origins[0] ? c->allowed_origins : "(unset)");
 	fprintf(out, "ACCESS_TOKEN_TTL=%u\n", c->access_token_ttl);
 	fprintf(out, "LOGIN_FAILURE_LIMIT=%u/%u\n", c->login_failure_limit.count,
-		c->login_failure_limit.seconds);
+	        c->login_failure_limit.seconds);
 	fprintf(out, "REGISTER_RATE_LIMIT=%u/%u\n", c->register_rate_limit.count,
-		c->register_rate_limit.seconds);
+	        c->register_rate_limit.seconds);
 	fprintf(out, "RESULT_VERIFICATION=%s\n",
-		c->result_verification == VERIFY_OPPONENT ? "opponent" : "none");
+	        c->result_verification == VERIFY_OPPONENT ? "opponent" : "none");
 }
 
 bool config_origin_allowed(const struct rp_config *c, const char *origin, size_t len)

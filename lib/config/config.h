@@ -23,42 +23,42 @@ struct rate_limit {
 	unsigned seconds;
 };
 
-#define CONFIG_JWT_SECRET_MAX 512   /* bytes */
+#define CONFIG_JWT_SECRET_MAX      512 /* bytes */
 #define CONFIG_JWT_SECRET_MIN_PROD 32
-#define CONFIG_ENV_LINE_MAX 4096    /* bytes per line of an env file */
-#define CONFIG_UNIX_PATH_MAX 108    /* sizeof(sun_path), including the NUL */
+#define CONFIG_ENV_LINE_MAX        4096 /* bytes per line of an env file */
+#define CONFIG_UNIX_PATH_MAX       108  /* sizeof(sun_path), including the NUL */
 
 struct rp_config {
-	char database_url[1024];    /* as given; may hold a password: never log it */
-	char redis_url[512];        /* as given; may hold a password: never log it */
+	char database_url[1024]; /* as given; may hold a password: never log it */
+	char redis_url[512];     /* as given; may hold a password: never log it */
 	/* Parsed Redis target: a unix socket path, or host+port; password and db. */
 	int redis_is_unix;
 	char redis_path[CONFIG_UNIX_PATH_MAX];
-	char redis_host[256];       /* IPv6 literals without the brackets */
+	char redis_host[256]; /* IPv6 literals without the brackets */
 	int redis_port;
-	char redis_username[256];   /* "" unless user:password@ (Redis 6 ACL) */
-	char redis_password[256];   /* "" when none; percent-decoded */
-	int redis_db;               /* 0..CONFIG_REDIS_DB_MAX */
+	char redis_username[256]; /* "" unless user:password@ (Redis 6 ACL) */
+	char redis_password[256]; /* "" when none; percent-decoded */
+	int redis_db;             /* 0..CONFIG_REDIS_DB_MAX */
 	enum app_env env;
-	int port;                   /* 1..65535, default 8080 */
+	int port;                                        /* 1..65535, default 8080 */
 	unsigned char jwt_secret[CONFIG_JWT_SECRET_MAX]; /* not NUL terminated */
-	size_t jwt_secret_len;      /* 0: unset (development/test only) */
-	char frontend_url[512];     /* "" when unset */
+	size_t jwt_secret_len;                           /* 0: unset (development/test only) */
+	char frontend_url[512];                          /* "" when unset */
 	char frontend_origin[512];  /* scheme://host[:port] of frontend_url, lower case */
 	char allowed_origins[2048]; /* normalised: lower case, "a,b,c", no spaces */
 	bool allow_any_origin;      /* ALLOWED_ORIGINS contained '*' (never in production) */
 	enum log_level log_level;   /* default info */
 	int workers;                /* 1..256, default 2 x online CPUs */
 	char fcgi_socket[CONFIG_UNIX_PATH_MAX]; /* absolute unix socket path */
-	char nchan_publish_url[512];/* "unix:/path" or "http://127.0.0.1:PORT" */
+	char nchan_publish_url[512];            /* "unix:/path" or "http://127.0.0.1:PORT" */
 	/* Parsed NCHAN_PUBLISH_URL. */
 	int nchan_is_unix;
 	char nchan_path[CONFIG_UNIX_PATH_MAX];
-	char nchan_host[256];       /* loopback only; IPv6 without brackets */
+	char nchan_host[256]; /* loopback only; IPv6 without brackets */
 	int nchan_port;
-	unsigned access_token_ttl;  /* seconds, 60..86400, default 900 */
-	struct rate_limit login_failure_limit;  /* default 5/900 */
-	struct rate_limit register_rate_limit;  /* default 10/60 */
+	unsigned access_token_ttl;                    /* seconds, 60..86400, default 900 */
+	struct rate_limit login_failure_limit;        /* default 5/900 */
+	struct rate_limit register_rate_limit;        /* default 10/60 */
 	enum result_verification result_verification; /* default none */
 };
 
@@ -75,10 +75,10 @@ const char *config_getenv(const char *name, void *ctx);
  * Fill *c from the getter. On success returns RP_OK. On failure returns
  * RP_EINVAL, leaves *c untouched and writes into err (if errlen > 0) a
  * one-line message that starts with the variable name. No message ever
- * contains the value of JWT_SECRET or any part of DATABASE_URL / REDIS_URL.
+ * quotes JWT_SECRET, DATABASE_URL or REDIS_URL (passwords live there).
  */
-enum rp_err config_load(struct rp_config *c, config_get_fn get, void *ctx,
-			char *err, size_t errlen) RP_MUSTCHECK;
+enum rp_err config_load(struct rp_config *c, config_get_fn get, void *ctx, char *err,
+                        size_t errlen) RP_MUSTCHECK;
 
 /*
  * Read KEY=VALUE lines ('#' comments, blank lines, optional "export ",
