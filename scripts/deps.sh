@@ -17,7 +17,17 @@ for p in $PKGS; do
 	fi
 done
 
+ensure_nchan_dirs() {
+	# nchan 1.3.6 always registers /var/lib/nginx/body as a temp path; nginx
+	# refuses to start (even under -p PREFIX) when it cannot be created.
+	if [ ! -d /var/lib/nginx/body ] && [ "$(id -u)" -eq 0 ]; then
+		install -d -m 0700 -o www-data -g www-data /var/lib/nginx/body 2>/dev/null ||
+			install -d -m 0700 /var/lib/nginx/body
+	fi
+}
+
 if [ -z "$missing" ]; then
+	ensure_nchan_dirs
 	echo "deps: all packages present"
 	exit 0
 fi
@@ -48,4 +58,5 @@ fi
 rc=0
 $SUDO sh -c "$cmd" || rc=$?
 [ "$created_policy" -eq 1 ] && $SUDO rm -f "$policy"
+[ "$rc" -eq 0 ] && ensure_nchan_dirs
 exit $rc

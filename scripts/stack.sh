@@ -217,11 +217,12 @@ proc_matches() {
 	nginx) [ "$comm" = nginx ] ;;
 	app)
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || exe=""
-		case $exe in
-		"$DIR"/bin/*) return 0 ;;
-		"") case $comm in rankpulse* | rp-*) return 0 ;; *) return 1 ;; esac ;;
-		*) return 1 ;;
+		case $exe in "$DIR"/bin/*) return 0 ;; esac
+		# An interpreted stand-in: the binary path is in the command line.
+		case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in
+		*"$DIR/bin/rankpulse"*) return 0 ;;
 		esac
+		return 1
 		;;
 	*) return 1 ;;
 	esac
@@ -408,6 +409,10 @@ resolve_dir() {
 prepare_dir() {
 	local d owner
 	mkdir -p "$DIR"
+	owner=$(stat -c %U "$DIR")
+	if [ "$IS_ROOT" -eq 0 ] && [ "$owner" != "$STACK_USER" ]; then
+		die "$DIR belongs to $owner (a root run?); run as root or remove $DIR"
+	fi
 	chmod 0755 "$DIR"
 	for d in run pg redis nginx log; do
 		if [ -e "$DIR/$d" ]; then

@@ -32,6 +32,7 @@ struct db {
 	struct backoff backoff;
 	struct metrics *metrics;
 	char sqlstate[6];
+	char constraint[64];
 };
 
 struct db *db_new(const char *conninfo, struct metrics *m)
@@ -114,6 +115,11 @@ const char *db_sqlstate(const struct db *db)
 	return db->sqlstate;
 }
 
+const char *db_constraint(const struct db *db)
+{
+	return db->constraint;
+}
+
 /*
  * Wait for the result of the query in flight, draining all results.
  * Returns the last result (caller clears) or NULL on timeout/connection loss
@@ -161,6 +167,8 @@ static PGresult *await_result(struct db *db, long long deadline_us, bool *dead)
 static enum rp_err classify(struct db *db, PGresult *r)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *cons = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+	snprintf(db->constraint, sizeof(db->constraint), "%s", cons ? cons : "");
 	set_state(db, state ? state : "XX000");
 	if (state != NULL) {
 		if (strcmp(state, "23505") == 0 || strcmp(state, "23P01") == 0 ||

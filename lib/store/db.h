@@ -39,5 +39,7 @@ PGresult *db_query(struct db *db, enum stmt_id id, const char *const *params, en
 /* Run a parameterless utility statement (BEGIN, COMMIT, ROLLBACK). */
 enum rp_err db_exec(struct db *db, const char *sql) RP_MUSTCHECK;
 const char *db_sqlstate(const struct db *db);
+/* Constraint named by the last failure (unique violations), or "". */
+const char *db_constraint(const struct db *db);
 
 #endif
