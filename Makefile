@@ -19,7 +19,7 @@ CPPFLAGS += -Ilib -I. -Ibuild/gen -D_POSIX_C_SOURCE=200809L -DRP_GIT_REV='"$(GIT
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lhiredis -ljson-c -lsodium -lfcgi)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lhiredis -ljson-c -lsodium -lfcgi) -lm
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

@@ -1,6 +1,7 @@
 /*
  * routes.c — the API's route table. Every pattern answers under /api and
- * without the prefix (router.c strips it).
+ * without the prefix (router.c strips it). Order only matters for metrics
+ * labels (the index is the metrics row), never for matching.
  */
 #include "api/app.h"
 #include "api/handlers.h"
@@ -10,6 +11,18 @@ static const struct route routes[] = {
 	{HTTP_GET, "/health/live", handle_health_live, 0},
 	{HTTP_GET, "/health/ready", handle_health_ready, 0},
 	{HTTP_GET, "/metrics", handle_metrics, ROUTE_LOOPBACK_ONLY | ROUTE_NO_ACCESS_LOG},
+
+	{HTTP_POST, "/auth/register", handle_register, 0},
+	{HTTP_POST, "/auth/login", handle_login, 0},
+	{HTTP_POST, "/auth/refresh", handle_refresh, 0},
+	{HTTP_POST, "/auth/logout", handle_logout, 0},
+	{HTTP_GET, "/auth/me", handle_me, 0},
+
+	{HTTP_GET, "/players", handle_player_list, 0},
+	{HTTP_GET, "/players/{id}", handle_player_get, 0},
+	{HTTP_PATCH, "/players/{id}", handle_player_patch, 0},
+	{HTTP_DELETE, "/players/{id}", handle_player_delete, 0},
+	{HTTP_GET, "/players/{id}/stats", handle_player_stats, 0},
 };
 
 static const struct route_table table = {routes, sizeof(routes) / sizeof(routes[0])};

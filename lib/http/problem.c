@@ -82,6 +82,8 @@ void problem_render(const struct request *req, struct response *res, enum rp_err
 	res->nheaders = 0;
 	if (e == RP_EMETHOD && p->allow != NULL)
 		response_header(res, "Allow", p->allow);
+	if (e == RP_EUNAUTH)
+		response_header(res, "WWW-Authenticate", "Bearer");
 	if ((e == RP_ERATELIMIT || e == RP_EUNAVAIL) && p->retry_after > 0) {
 		char *v = arena_printf(b->arena, "%u", p->retry_after);
 		if (v != NULL)

@@ -17,6 +17,7 @@
 
 #define COUNTRY_COUNT 249
 
+/* clang-format off */
 static const char country_codes[] =
 	"AD" "AE" "AF" "AG" "AI" "AL" "AM" "AO" "AQ" "AR" "AS" "AT" "AU"
 	"AW" "AX" "AZ" "BA" "BB" "BD" "BE" "BF" "BG" "BH" "BI" "BJ" "BL"
@@ -38,6 +39,7 @@ static const char country_codes[] =
 	"TM" "TN" "TO" "TR" "TT" "TV" "TW" "TZ" "UA" "UG" "UM" "US" "UY"
 	"UZ" "VA" "VC" "VE" "VG" "VI" "VN" "VU" "WF" "WS" "YE" "YT" "ZA"
 	"ZM" "ZW";
+/* clang-format on */
 
 _Static_assert(sizeof(country_codes) - 1 == 2 * COUNTRY_COUNT,
                "ISO 3166-1 table must hold 249 codes");

@@ -20,17 +20,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define VALIDATE_USERNAME_MIN 3
-#define VALIDATE_USERNAME_MAX 32
-#define VALIDATE_EMAIL_MAX 254
-#define VALIDATE_EMAIL_LOCAL_MAX 64
-#define VALIDATE_EMAIL_LABEL_MAX 63
-#define VALIDATE_PASSWORD_MIN 8
-#define VALIDATE_PASSWORD_MAX 128
+#define VALIDATE_USERNAME_MIN     3
+#define VALIDATE_USERNAME_MAX     32
+#define VALIDATE_EMAIL_MAX        254
+#define VALIDATE_EMAIL_LOCAL_MAX  64
+#define VALIDATE_EMAIL_LABEL_MAX  63
+#define VALIDATE_PASSWORD_MIN     8
+#define VALIDATE_PASSWORD_MAX     128
 #define VALIDATE_DISPLAY_NAME_MAX 64
-#define VALIDATE_BIO_MAX 500
-#define VALIDATE_AVATAR_URL_MAX 2048
-#define VALIDATE_UUID_LEN 36
+#define VALIDATE_BIO_MAX          500
+#define VALIDATE_AVATAR_URL_MAX   2048
+#define VALIDATE_UUID_LEN         36
 
 /* 3..32 bytes of [A-Za-z0-9_-]. */
 bool validate_username(const char *s, const char **why);
