@@ -104,9 +104,12 @@ fi
 WORK=""
 STACK=""
 FLOOR_PID=""
+LOAD_PID=""
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
 	local rc=$? n
 	trap - EXIT INT TERM
+	[ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null || true
 	if [ -n "$FLOOR_PID" ] && [ "$(cat "/proc/$FLOOR_PID/comm" 2>/dev/null)" = fcgi-floor ]; then
 		kill -TERM "$FLOOR_PID" 2>/dev/null || true
 		n=50
@@ -147,7 +150,7 @@ free_port() {
 
 # stack_var NAME: a value from the stack's stack.env.
 stack_var() {
-	# shellcheck disable=SC1090
+	# shellcheck disable=SC1090,SC1091
 	(. "$STACK/stack.env" && printf '%s' "${!1}")
 }
 
@@ -161,9 +164,17 @@ to_ms() {
 }
 
 # run_wrk NAME URL SECONDS: one wrk run, output kept in WORK/NAME.txt.
+# wrk runs in the background so that a signal interrupts `wait` and the
+# teardown starts at once (bash defers traps until a foreground child ends).
 run_wrk() {
-	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s --latency "$2" >"$WORK/$1.txt" 2>&1 ||
-		{ cat "$WORK/$1.txt" >&2; die "wrk failed against $2"; }
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s --latency "$2" >"$WORK/$1.txt" 2>&1 &
+	LOAD_PID=$!
+	if ! wait "$LOAD_PID"; then
+		LOAD_PID=""
+		cat "$WORK/$1.txt" >&2
+		die "wrk failed against $2"
+	fi
+	LOAD_PID=""
 }
 
 # wrk_field NAME FIELD: requests | rps | p50 | p99 | errors from WORK/NAME.txt.
@@ -224,7 +235,7 @@ NGINX_PREFIX=$SD/nginx
 NGINX_CONF=$NGINX_PREFIX/nginx.conf
 LOCATIONS=$NGINX_PREFIX/rankpulse-locations.conf
 FASTCGI_PARAMS=$NGINX_PREFIX/fastcgi_params.conf
-[ -r "$LOCATIONS" ] && [ -r "$FASTCGI_PARAMS" ] ||
+{ [ -r "$LOCATIONS" ] && [ -r "$FASTCGI_PARAMS" ]; } ||
 	die "the stack's nginx has no $LOCATIONS / $FASTCGI_PARAMS (did stack.sh change its layout?)"
 grep -q "include $LOCATIONS;" "$NGINX_CONF" ||
 	die "$NGINX_CONF does not include $LOCATIONS (did stack.sh change its layout?)"
@@ -235,7 +246,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 MASTER_PID=$(head -n 1 "$APP_PID_FILE" | tr -dc 0-9)
-[ -n "$MASTER_PID" ] && [ -e "/proc/$MASTER_PID" ] || die "no rankpulse master (pid file $APP_PID_FILE)"
+{ [ -n "$MASTER_PID" ] && [ -e "/proc/$MASTER_PID" ]; } || die "no rankpulse master (pid file $APP_PID_FILE)"
 sleep 1 # let the workers finish starting
 RSS_START=$(rss_sample)
 [ -n "${RSS_START%%|*}" ] || die "the rankpulse master $MASTER_PID has no workers"
@@ -326,7 +337,10 @@ for t in static floor health; do
 done
 
 say "ab -n 1000 -c 10 $BASE_URL/api/health"
-ab -n 1000 -c 10 "$BASE_URL/api/health" >"$WORK/ab.txt" 2>&1 || { cat "$WORK/ab.txt" >&2; die "ab failed"; }
+ab -n 1000 -c 10 "$BASE_URL/api/health" >"$WORK/ab.txt" 2>&1 &
+LOAD_PID=$!
+wait "$LOAD_PID" || { cat "$WORK/ab.txt" >&2; die "ab failed"; }
+LOAD_PID=""
 HEALTH_REQUESTS=$((HEALTH_REQUESTS + 1000))
 AB_COMPLETE=$(awk '/^Complete requests:/{print $3}' "$WORK/ab.txt")
 AB_FAILED=$(awk '/^Failed requests:/{print $3}' "$WORK/ab.txt")
@@ -365,13 +379,16 @@ fi
 # ---------------------------------------------------------------- report
 
 FAILS=0
-verdict() { # verdict OK? -> PASS/FAIL, counting failures
-	if [ "$1" = 1 ]; then echo PASS; else
+# row LABEL MEASURED CONDITION: one line of the targets table (CONDITION is
+# an awk expression); counts the misses.
+row() {
+	local result=PASS
+	if ! awk "BEGIN{exit !($3)}"; then
+		result=FAIL
 		FAILS=$((FAILS + 1))
-		echo FAIL
 	fi
+	echo "| $1 | $2 | $result |"
 }
-ok_if() { if awk "BEGIN{exit !($1)}"; then echo 1; else echo 0; fi; }
 
 VERSION=$("$RANKPULSE_BIN" version 2>/dev/null | head -n 1 || echo unknown)
 CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
@@ -432,15 +449,21 @@ echo
 HEALTH_PCT=$(pct "${RPS[health]}" "${RPS[floor]}")
 echo "| target | measured | result |"
 echo "|---|---|---|"
-echo "| /api/health rps >= $MIN_RATIO_PCT % of the floor's | $HEALTH_PCT % | $(verdict "$(ok_if "${RPS[health]} * 100 >= $MIN_RATIO_PCT * ${RPS[floor]} && ${ERRS[health]} == 0")") |"
-echo "| /api/health p99 < $MAX_P99_MS ms at $CONNECTIONS connections | ${P99[health]} ms | $(verdict "$(ok_if "${P99[health]} < $MAX_P99_MS")") |"
-echo "| ab -n 1000 -c 10 /api/health: 0 failed | $AB_FAILED failed, $AB_NON2XX non-2xx | $(verdict "$(ok_if "$AB_FAILED == 0 && $AB_NON2XX == 0 && $AB_COMPLETE == 1000")") |"
-echo "| worker RSS < 16 MiB | largest $(mib "$MAX_LAST") MiB | $(verdict "$(ok_if "$MAX_LAST < $MAX_RSS_KIB && $RESPAWNED == 0")") |"
+row "/api/health rps >= $MIN_RATIO_PCT % of the floor's" "$HEALTH_PCT %" \
+	"${RPS[health]} * 100 >= $MIN_RATIO_PCT * ${RPS[floor]} && ${ERRS[health]} == 0"
+row "/api/health p99 < $MAX_P99_MS ms at $CONNECTIONS connections" "${P99[health]} ms" \
+	"${P99[health]} < $MAX_P99_MS"
+row "ab -n 1000 -c 10 /api/health: 0 failed" "$AB_FAILED failed, $AB_NON2XX non-2xx" \
+	"$AB_FAILED == 0 && $AB_NON2XX == 0 && $AB_COMPLETE == 1000"
+row "worker RSS < 16 MiB" "largest $(mib "$MAX_LAST") MiB" \
+	"$MAX_LAST < $MAX_RSS_KIB && $RESPAWNED == 0"
 if [ -n "$DRIFT" ]; then
-	echo "| worker RSS flat (±$MAX_RSS_DRIFT_PCT %) $(thousands "$RSS1_N") -> $(thousands "$RSS2_N") requests | $DRIFT % | $(verdict "$(ok_if "$DRIFT <= $MAX_RSS_DRIFT_PCT && $DRIFT >= -$MAX_RSS_DRIFT_PCT && $RESPAWNED == 0")") |"
+	row "worker RSS flat (±$MAX_RSS_DRIFT_PCT %), $(thousands "$RSS1_N") -> $(thousands "$RSS2_N") requests" \
+		"$DRIFT %" "$DRIFT <= $MAX_RSS_DRIFT_PCT && $DRIFT >= -$MAX_RSS_DRIFT_PCT && $RESPAWNED == 0"
 else
 	echo "| worker RSS flat (±$MAX_RSS_DRIFT_PCT %) | not measured (RSS_REQUESTS=0) | SKIP |"
 fi
+echo
 
 if [ "$FAILS" -gt 0 ]; then
 	say "$FAILS target(s) missed"

@@ -33,4 +33,31 @@ enum rp_err handle_player_patch(struct request *req, struct response *res);
 enum rp_err handle_player_delete(struct request *req, struct response *res);
 enum rp_err handle_player_stats(struct request *req, struct response *res);
 
+/* matches.c */
+enum rp_err handle_match_create(struct request *req, struct response *res);
+enum rp_err handle_match_list(struct request *req, struct response *res);
+enum rp_err handle_match_get(struct request *req, struct response *res);
+enum rp_err handle_match_start(struct request *req, struct response *res);
+enum rp_err handle_match_cancel(struct request *req, struct response *res);
+enum rp_err handle_match_result(struct request *req, struct response *res);
+enum rp_err handle_match_verify(struct request *req, struct response *res);
+enum rp_err handle_match_dispute(struct request *req, struct response *res);
+enum rp_err handle_player_matches(struct request *req, struct response *res);
+enum rp_err handle_rating_history(struct request *req, struct response *res);
+/* field validator shared by matches.c and leaderboards.c */
+bool check_timestamp_field(const char *s, const char **why);
+
+/* leaderboards.c */
+enum rp_err handle_leaderboards(struct request *req, struct response *res);
+enum rp_err handle_leaderboard_global(struct request *req, struct response *res);
+enum rp_err handle_leaderboard_country(struct request *req, struct response *res);
+enum rp_err handle_leaderboard_around(struct request *req, struct response *res);
+enum rp_err handle_leaderboard_me(struct request *req, struct response *res);
+enum rp_err handle_season_list(struct request *req, struct response *res);
+enum rp_err handle_season_create(struct request *req, struct response *res);
+enum rp_err handle_season_close(struct request *req, struct response *res);
+/* ranks shown by /players/{id}/stats; -1 = unranked, seq -1 = unknown */
+void leaderboard_player_ranks(struct request *req, const char *player, const char *country,
+			      long *global_rank, long *country_rank, long long *seq);
+
 #endif

@@ -19,6 +19,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "http/fields.h"
+#include "leaderboard/ranks.h"
 #include "store/players.h"
 #include "validate/country.h"
 #include "validate/validate.h"
@@ -90,9 +91,24 @@ enum rp_err handle_player_stats(struct request *req, struct response *res)
 	json_object_object_add(o, "winRate", json_object_new_double_s(rate, txt));
 	json_object_object_add(o, "currentStreak", json_object_new_int(p.current_streak));
 	json_object_object_add(o, "bestWinStreak", json_object_new_int(p.best_win_streak));
-	json_object_object_add(o, "globalRank", NULL);
-	json_object_object_add(o, "countryRank", NULL);
+	long global_rank, country_rank;
+	long long seq;
+	leaderboard_player_ranks(req, p.id, p.country_code, &global_rank, &country_rank, &seq);
+	json_object_object_add(o, "globalRank", global_rank > 0 ? json_object_new_int64(global_rank) : NULL);
+	json_object_object_add(o, "countryRank", country_rank > 0 ? json_object_new_int64(country_rank) : NULL);
 	cache_headers(res, false);
+	/* ranks move with everybody's results: the ETag carries the board seq too */
+	if (seq >= 0) {
+		const char *etag = arena_printf(req->arena, "W/\"p-%s-%lld-%lld\"", p.id, p.version, seq);
+		if (etag != NULL) {
+			response_header(res, "ETag", etag);
+			if (req->if_none_match != NULL && strstr(req->if_none_match, etag + 2) != NULL) {
+				json_object_put(o);
+				res->status = 304;
+				return RP_OK;
+			}
+		}
+	}
 	return response_json(res, 200, o);
 }
 
@@ -138,6 +154,11 @@ enum rp_err handle_player_patch(struct request *req, struct response *res)
 		req->problem.detail = "no such player";
 	if (e != RP_OK)
 		return e;
+	/* boards show names and countries: keep their caches and ETags honest */
+	if (patch.set_country_code)
+		ranks_player_moved(req->app, NULL, p.country_code);
+	else if (patch.set_display_name)
+		ranks_touch(req->app, p.country_code);
 	cache_headers(res, true);
 	return response_json(res, 200, player_profile_json(&p, true));
 }
@@ -160,6 +181,7 @@ enum rp_err handle_player_delete(struct request *req, struct response *res)
 		req->problem.detail = "no such player";
 	if (e != RP_OK)
 		return e;
+	ranks_player_removed(req->app, id, NULL);
 	if (authn_revoke_player(req, id) != RP_OK)
 		log_warn("access tokens of deactivated player %s not revoked: redis unavailable", id);
 	log_info("player deactivated: %s", id);

@@ -23,6 +23,28 @@ static const struct route routes[] = {
 	{HTTP_PATCH, "/players/{id}", handle_player_patch, 0},
 	{HTTP_DELETE, "/players/{id}", handle_player_delete, 0},
 	{HTTP_GET, "/players/{id}/stats", handle_player_stats, 0},
+	{HTTP_GET, "/players/{id}/matches", handle_player_matches, 0},
+	{HTTP_GET, "/players/{id}/rating-history", handle_rating_history, 0},
+
+	{HTTP_POST, "/matches", handle_match_create, 0},
+	{HTTP_GET, "/matches", handle_match_list, 0},
+	{HTTP_GET, "/matches/{id}", handle_match_get, 0},
+	{HTTP_POST, "/matches/{id}/start", handle_match_start, 0},
+	{HTTP_POST, "/matches/{id}/cancel", handle_match_cancel, 0},
+	{HTTP_POST, "/matches/{id}/result", handle_match_result, 0},
+	{HTTP_POST, "/matches/{id}/verify", handle_match_verify, 0},
+	{HTTP_POST, "/matches/{id}/dispute", handle_match_dispute, 0},
+
+	{HTTP_GET, "/leaderboards", handle_leaderboards, 0},
+	{HTTP_GET, "/leaderboards/around/{id}", handle_leaderboard_around, 0},
+	{HTTP_GET, "/leaderboards/me", handle_leaderboard_me, 0},
+	{HTTP_GET, "/leaderboard/global", handle_leaderboard_global, 0},
+	{HTTP_GET, "/leaderboard/top", handle_leaderboard_global, 0},
+	{HTTP_GET, "/leaderboard/country/{cc}", handle_leaderboard_country, 0},
+
+	{HTTP_GET, "/seasons", handle_season_list, 0},
+	{HTTP_POST, "/seasons", handle_season_create, 0},
+	{HTTP_POST, "/seasons/{id}/close", handle_season_close, 0},
 };
 
 static const struct route_table table = {routes, sizeof(routes) / sizeof(routes[0])};

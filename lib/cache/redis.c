@@ -126,6 +126,49 @@ redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const 
 	return r;
 }
 
+void rcache_free_replies(size_t n, redisReply **replies)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (replies[i] != NULL)
+			freeReplyObject(replies[i]);
+		replies[i] = NULL;
+	}
+}
+
+enum rp_err rcache_pipeline(struct rcache *rc, size_t n, const struct rcache_cmd *cmds,
+			    redisReply **replies)
+{
+	for (size_t i = 0; i < n; i++)
+		replies[i] = NULL;
+	enum rp_err err = rcache_ensure(rc);
+	if (err != RP_OK)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		size_t lens[8];
+		const char *argv[8];
+		for (int k = 0; k < cmds[i].argc && k < 8; k++) {
+			argv[k] = cmds[i].argv[k];
+			lens[k] = cmds[i].argvlen[k] ? cmds[i].argvlen[k] : strlen(argv[k]);
+		}
+		if (redisAppendCommandArgv(rc->ctx, cmds[i].argc, argv, lens) != REDIS_OK) {
+			failed(rc, "cannot queue command");
+			return RP_EUNAVAIL;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		void *r = NULL;
+		if (redisGetReply(rc->ctx, &r) != REDIS_OK || r == NULL) {
+			rcache_free_replies(i, replies);
+			failed(rc, rc->ctx->errstr[0] ? rc->ctx->errstr : "I/O error");
+			return RP_EUNAVAIL;
+		}
+		replies[i] = r;
+		if (replies[i]->type == REDIS_REPLY_ERROR)
+			metrics_count(rc->metrics, MC_REDIS_ERRORS);
+	}
+	return RP_OK;
+}
+
 enum rp_err rcache_ping(struct rcache *rc)
 {
 	const char *argv[] = {"PING"};

@@ -28,6 +28,20 @@ void rcache_free(struct rcache *rc);
  */
 redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const char **argv,
 			   const size_t *argvlen);
+/*
+ * Send n commands in one round trip (pipelining). replies[i] receives each
+ * reply (caller frees them all with rcache_free_replies). Returns RP_OK when
+ * every reply arrived (some may be REDIS_REPLY_ERROR), RP_EUNAVAIL otherwise
+ * (replies are then all NULL).
+ */
+struct rcache_cmd {
+	int argc;
+	const char *argv[8];
+	size_t argvlen[8]; /* 0 = strlen */
+};
+enum rp_err rcache_pipeline(struct rcache *rc, size_t n, const struct rcache_cmd *cmds,
+			    redisReply **replies) RP_MUSTCHECK;
+void rcache_free_replies(size_t n, redisReply **replies);
 /* PING; RP_OK or RP_EUNAVAIL. */
 enum rp_err rcache_ping(struct rcache *rc) RP_MUSTCHECK;
 

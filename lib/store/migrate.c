@@ -8,6 +8,8 @@
  */
 #include "store/migrate.h"
 
+#include "store/statements.h"
+
 #include <libpq-fe.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -130,6 +132,34 @@ static enum rp_err apply_one(PGconn *c, const struct migration *m, FILE *out)
 	return RP_OK;
 }
 
+/*
+ * Prepare every statement the workers use against the migrated schema, so a
+ * query that does not match the schema fails the deploy, not a request.
+ */
+static enum rp_err check_statements(PGconn *c, FILE *out)
+{
+	enum rp_err err = RP_OK;
+	for (int id = 0; id < STMT_MAX; id++) {
+		const struct statement *st = statement_get((enum stmt_id)id);
+		if (st == NULL || st->sql == NULL) {
+			fprintf(out, "migrate: statement %d is not defined\n", id);
+			err = RP_EINTERNAL;
+			continue;
+		}
+		PGresult *r = PQprepare(c, st->name, st->sql, st->nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fprintf(out, "migrate: statement %s does not prepare: %s", st->name,
+				PQresultErrorMessage(r));
+			err = RP_EINTERNAL;
+		}
+		PQclear(r);
+	}
+	PQclear(PQexec(c, "DEALLOCATE ALL"));
+	if (err == RP_OK)
+		fprintf(out, "migrate: all %d statements prepare against the schema\n", STMT_MAX);
+	return err;
+}
+
 enum rp_err migrate_run(const char *conninfo, FILE *out)
 {
 	static const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
@@ -159,6 +189,8 @@ enum rp_err migrate_run(const char *conninfo, FILE *out)
 	}
 	if (err == RP_OK)
 		fprintf(out, "migrate: schema is at version %d\n", migrations_latest());
+	if (err == RP_OK)
+		err = check_statements(c, out);
 	PQfinish(c);
 	return err;
 }

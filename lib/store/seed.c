@@ -26,7 +26,8 @@ static const char seed_sql[] =
 static const char entries_sql[] =
 	"INSERT INTO leaderboard_entries (season_id, player_id, elo, games_played, wins, losses,"
 	"  draws, country_code, reached_at)"
-	" SELECT 'all-time', id, elo, games_played, wins, losses, draws, country_code, created_at"
+	" SELECT 'all-time', id, elo, games_played, wins, losses, draws, country_code,"
+	" date_trunc('milliseconds', created_at)"
 	" FROM players ON CONFLICT DO NOTHING";
 
 static const char admin_sql[] =

@@ -18,6 +18,46 @@
 	"best_win_streak, is_active, version, " ISO("created_at") ", " ISO("updated_at") ", " \
 	ISO("last_active_at") ", password_hash"
 
+
+#define MATCH_COLS                                                                            \
+	"m.id, m.player1_id, m.player2_id, m.match_type, m.status, m.best_of, m.season_id, "  \
+	ISO("m.scheduled_at") ", " ISO("m.started_at") ", " ISO("m.completed_at") ", "        \
+	"m.created_by, m.notes, " ISO("m.created_at") ", " ISO("m.updated_at") ", "           \
+	"r.player1_score, r.player2_score, r.winner_id, r.result_type, r.verification_status, " \
+	"r.reported_by, r.verified_by, r.player1_elo_before, r.player1_elo_after, "           \
+	"r.player2_elo_before, r.player2_elo_after, r.player1_k, r.player2_k, r.season_id, "  \
+	"r.season_changes::text, r.match_id IS NOT NULL, "                                    \
+	"(extract(epoch FROM m.created_at) * 1000000)::bigint"
+
+#define ENTRY_COLS                                                                         \
+	"le.player_id, p.username, p.display_name, le.country_code, le.elo, le.games_played, " \
+	"le.wins, le.losses, le.draws, le.last_delta, "                                        \
+	"(extract(epoch FROM le.reached_at) * 1000)::bigint"
+
+#define BOARD_FROM                                                                  \
+	" FROM leaderboard_entries le JOIN players p ON p.id = le.player_id "         \
+	"WHERE le.season_id = $1 AND le.is_active "
+
+#define BOARD_ORDER " ORDER BY le.elo DESC, le.reached_at, le.player_id "
+
+/* rows of the same board that rank ahead of (elo $E, reached_at ms $R, id $I) */
+#define AHEAD(E, R, I)                                                                        \
+	"(le.elo > " E " OR (le.elo = " E " AND (le.reached_at < timestamptz 'epoch' + " R         \
+	"::bigint * interval '1 millisecond' OR (le.reached_at = timestamptz 'epoch' + " R          \
+	"::bigint * interval '1 millisecond' AND le.player_id < " I "::uuid))))"
+/* rows that rank behind it */
+#define BEHIND(E, R, I)                                                                       \
+	"le.elo <= " E " AND (le.elo < " E " OR le.reached_at > timestamptz 'epoch' + " R          \
+	"::bigint * interval '1 millisecond' OR (le.reached_at = timestamptz 'epoch' + " R          \
+	"::bigint * interval '1 millisecond' AND le.player_id > " I "::uuid))"
+
+#define WINDOW_FROM                                                                       \
+	" FROM rating_events re JOIN players p ON p.id = re.player_id "                    \
+	"WHERE re.season_id = 'all-time' AND re.created_at >= $1::timestamptz AND p.is_active " \
+	"AND ($2::text IS NULL OR p.country_code = $2) "
+
+#define SEASON_COLS "id, name, " ISO("starts_at") ", " ISO("ends_at") ", is_active"
+
 static const struct statement statements[STMT_MAX] = {
 	[STMT_PING] = {"ping", "SELECT 1", 0},
 	[STMT_MIGRATION_VERSION] = {"migration_version",
@@ -28,7 +68,8 @@ static const struct statement statements[STMT_MAX] = {
 		 "WITH p AS (INSERT INTO players (username, email, password_hash, display_name, "
 		 "country_code) VALUES ($1, $2, $3, $4, $5) RETURNING *), "
 		 "e AS (INSERT INTO leaderboard_entries (season_id, player_id, elo, country_code, "
-		 "reached_at) SELECT 'all-time', id, elo, country_code, created_at FROM p) "
+		 "reached_at) SELECT 'all-time', id, elo, country_code, "
+		 "date_trunc('milliseconds', created_at) FROM p) "
 		 "SELECT " PLAYER_COLS " FROM p",
 		 5},
 	[STMT_PLAYER_BY_ID] = {"player_by_id",
@@ -103,6 +144,197 @@ static const struct statement statements[STMT_MAX] = {
 				       "WHERE token_hash = decode($1, 'hex') AND player_id = $2) "
 				       "AND revoked_at IS NULL",
 				       2},
+
+	[STMT_MATCH_INSERT] =
+		{"match_insert",
+		 "WITH m AS (INSERT INTO matches (player1_id, player2_id, match_type, best_of, "
+		 "scheduled_at, created_by, notes) SELECT $1, $2, $3, $4, $5::timestamptz, $6, $7 "
+		 "WHERE (SELECT count(*) FROM players WHERE id IN ($1::uuid, $2::uuid) AND is_active) = 2 "
+		 "RETURNING *) SELECT " MATCH_COLS " FROM m LEFT JOIN match_results r ON false",
+		 7},
+	[STMT_MATCH_GET] = {"match_get",
+			    "SELECT " MATCH_COLS " FROM matches m "
+			    "LEFT JOIN match_results r ON r.match_id = m.id WHERE m.id = $1",
+			    1},
+	[STMT_MATCH_LOCK] = {"match_lock",
+			     "SELECT " MATCH_COLS " FROM matches m "
+			     "LEFT JOIN match_results r ON r.match_id = m.id WHERE m.id = $1 "
+			     "FOR UPDATE OF m",
+			     1},
+	[STMT_MATCH_SET_STATUS] =
+		{"match_set_status",
+		 "UPDATE matches SET status = $2, "
+		 "started_at = CASE WHEN $2 = 'in_progress' THEN now() ELSE started_at END, "
+		 "completed_at = CASE WHEN $2 IN ('completed', 'forfeit', 'no_show') THEN now() "
+		 "ELSE completed_at END, season_id = coalesce($3, season_id), updated_at = now() "
+		 "WHERE id = $1",
+		 3},
+	[STMT_MATCH_LIST] =
+		{"match_list",
+		 "SELECT " MATCH_COLS " FROM matches m LEFT JOIN match_results r ON r.match_id = m.id "
+		 "WHERE ($1::uuid IS NULL OR m.player1_id = $1 OR m.player2_id = $1) "
+		 "AND ($2::text IS NULL OR m.status = $2) AND ($3::text IS NULL OR m.match_type = $3) "
+		 "AND ($4::bigint IS NULL OR (m.created_at, m.id) < "
+		 "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::uuid)) "
+		 "ORDER BY m.created_at DESC, m.id DESC LIMIT $6",
+		 6},
+	[STMT_PLAYERS_LOCK_PAIR] = {"players_lock_pair",
+				    "SELECT id, elo, peak_elo, lowest_elo, games_played, wins, losses, "
+				    "draws, current_streak, best_win_streak, country_code, is_active, "
+				    "username FROM players WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+				    2},
+	[STMT_SEASON_CURRENT] = {"season_current",
+				 "SELECT id FROM seasons WHERE is_active AND id <> 'all-time' "
+				 "AND starts_at <= now() AND (ends_at IS NULL OR ends_at > now()) "
+				 "ORDER BY starts_at DESC LIMIT 1",
+				 0},
+	[STMT_ENTRIES_LOCK_PAIR] = {"entries_lock_pair",
+				    "SELECT player_id, elo, games_played, wins, losses, draws "
+				    "FROM leaderboard_entries WHERE season_id = $1 "
+				    "AND player_id IN ($2, $3) ORDER BY player_id FOR UPDATE",
+				    3},
+	[STMT_RESULT_INSERT] =
+		{"result_insert",
+		 "INSERT INTO match_results (match_id, player1_score, player2_score, winner_id, "
+		 "result_type, player1_elo_before, player1_elo_after, player2_elo_before, "
+		 "player2_elo_after, player1_k, player2_k, verification_status, reported_by, "
+		 "verified_by, season_id, season_changes) "
+		 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb)",
+		 16},
+	[STMT_RESULT_SET_STATUS] = {"result_set_status",
+				    "UPDATE match_results SET verification_status = $2, "
+				    "verified_by = coalesce($3, verified_by), updated_at = now() "
+				    "WHERE match_id = $1",
+				    3},
+	[STMT_RESULT_APPLY] =
+		{"result_apply",
+		 "UPDATE match_results SET player1_elo_before = $2, player1_elo_after = $3, "
+		 "player2_elo_before = $4, player2_elo_after = $5, player1_k = $6, player2_k = $7, "
+		 "verification_status = 'verified', verified_by = $8, season_id = $9, "
+		 "season_changes = $10::jsonb, updated_at = now() WHERE match_id = $1",
+		 10},
+	[STMT_PLAYER_APPLY] =
+		{"player_apply",
+		 "UPDATE players SET elo = $2, peak_elo = $3, lowest_elo = $4, games_played = $5, "
+		 "wins = $6, losses = $7, draws = $8, current_streak = $9, best_win_streak = $10, "
+		 "version = version + 1, last_active_at = now(), updated_at = now() "
+		 "WHERE id = $1 RETURNING version",
+		 10},
+	[STMT_ENTRY_APPLY] =
+		{"entry_apply",
+		 "INSERT INTO leaderboard_entries AS le (season_id, player_id, elo, games_played, wins, "
+		 "losses, draws, country_code, reached_at, last_delta, updated_at) "
+		 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, date_trunc('milliseconds', now()), $9, now()) "
+		 "ON CONFLICT (season_id, player_id) DO UPDATE SET elo = EXCLUDED.elo, "
+		 "games_played = EXCLUDED.games_played, wins = EXCLUDED.wins, "
+		 "losses = EXCLUDED.losses, draws = EXCLUDED.draws, "
+		 "country_code = EXCLUDED.country_code, "
+		 "reached_at = CASE WHEN le.elo <> EXCLUDED.elo THEN EXCLUDED.reached_at "
+		 "ELSE le.reached_at END, last_delta = EXCLUDED.last_delta, updated_at = now() "
+		 "RETURNING (extract(epoch FROM reached_at) * 1000)::bigint",
+		 9},
+	[STMT_EVENT_INSERT] = {"event_insert",
+			       "INSERT INTO rating_events (player_id, match_id, season_id, elo_before, "
+			       "elo_after, delta) VALUES ($1, $2, $3, $4, $5, $5::int - $4::int)",
+			       5},
+	[STMT_IDEM_CLAIM] =
+		{"idem_claim",
+		 "INSERT INTO idempotency_keys (player_id, key, route, request_hash) "
+		 "VALUES ($1, $2, $3, $4) ON CONFLICT (player_id, key) DO UPDATE SET "
+		 "route = EXCLUDED.route, request_hash = EXCLUDED.request_hash, status = NULL, "
+		 "response = NULL, created_at = now() "
+		 "WHERE idempotency_keys.created_at < now() - interval '24 hours' RETURNING 1",
+		 4},
+	[STMT_IDEM_GET] = {"idem_get",
+			   "SELECT route, request_hash, status, response FROM idempotency_keys "
+			   "WHERE player_id = $1 AND key = $2",
+			   2},
+	[STMT_IDEM_STORE] = {"idem_store",
+			     "UPDATE idempotency_keys SET status = $3, response = $4 "
+			     "WHERE player_id = $1 AND key = $2",
+			     4},
+	[STMT_RATING_HISTORY] = {"rating_history",
+				 "SELECT id, match_id, elo_before, elo_after, delta, " ISO("created_at")
+				 " FROM rating_events WHERE player_id = $1 AND season_id = $2 "
+				 "AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+				 4},
+
+	[STMT_BOARD_PAGE] = {"board_page",
+			     "SELECT " ENTRY_COLS BOARD_FROM BOARD_ORDER "OFFSET $2 LIMIT $3", 3},
+	[STMT_BOARD_PAGE_CC] = {"board_page_cc",
+				"SELECT " ENTRY_COLS BOARD_FROM "AND le.country_code = $4"
+				BOARD_ORDER "OFFSET $2 LIMIT $3",
+				4},
+	[STMT_BOARD_AFTER] = {"board_after",
+			      "SELECT " ENTRY_COLS BOARD_FROM "AND " BEHIND("$2::int", "$3", "$4")
+			      BOARD_ORDER "LIMIT $5",
+			      5},
+	[STMT_BOARD_AFTER_CC] = {"board_after_cc",
+				 "SELECT " ENTRY_COLS BOARD_FROM "AND le.country_code = $6 AND "
+				 BEHIND("$2::int", "$3", "$4") BOARD_ORDER "LIMIT $5",
+				 6},
+	[STMT_BOARD_COUNT] = {"board_count",
+			      "SELECT count(*) FROM leaderboard_entries le "
+			      "WHERE le.season_id = $1 AND le.is_active",
+			      1},
+	[STMT_BOARD_COUNT_CC] = {"board_count_cc",
+				 "SELECT count(*) FROM leaderboard_entries le WHERE le.season_id = $1 "
+				 "AND le.is_active AND le.country_code = $2",
+				 2},
+	[STMT_BOARD_RANK_OF] = {"board_rank_of",
+				"SELECT 1 + count(*) FROM leaderboard_entries le "
+				"WHERE le.season_id = $1 AND le.is_active AND "
+				AHEAD("$2::int", "$3", "$4"),
+				4},
+	[STMT_BOARD_RANK_OF_CC] = {"board_rank_of_cc",
+				   "SELECT 1 + count(*) FROM leaderboard_entries le "
+				   "WHERE le.season_id = $1 AND le.is_active AND le.country_code = $5 AND "
+				   AHEAD("$2::int", "$3", "$4"),
+				   5},
+	[STMT_BOARD_ENTRY_OF] = {"board_entry_of",
+				 "SELECT " ENTRY_COLS BOARD_FROM "AND le.player_id = $2", 2},
+	[STMT_BOARD_ENTRIES_BY_IDS] = {"board_entries_by_ids",
+				       "SELECT " ENTRY_COLS BOARD_FROM "AND le.player_id = ANY($2::uuid[])",
+				       2},
+	[STMT_BOARD_ALL] = {"board_all",
+			    "SELECT le.player_id, le.elo, "
+			    "(extract(epoch FROM le.reached_at) * 1000)::bigint, le.country_code "
+			    "FROM leaderboard_entries le WHERE le.season_id = $1 AND le.is_active "
+			    "AND le.player_id > $2::uuid ORDER BY le.player_id LIMIT $3",
+			    3},
+	[STMT_WINDOW_PAGE] = {"window_page",
+			      "SELECT re.player_id, p.username, p.display_name, p.country_code, p.elo, "
+			      "p.games_played, p.wins, p.losses, p.draws, sum(re.delta)::int AS gained, "
+			      "0::bigint" WINDOW_FROM "GROUP BY re.player_id, p.id "
+			      "ORDER BY gained DESC, re.player_id OFFSET $3 LIMIT $4",
+			      4},
+	[STMT_WINDOW_COUNT] = {"window_count",
+			       "SELECT count(DISTINCT re.player_id)" WINDOW_FROM, 2},
+	[STMT_WINDOW_RANK_OF] = {"window_rank_of",
+				 "WITH g AS (SELECT re.player_id, sum(re.delta) AS gained" WINDOW_FROM
+				 "GROUP BY re.player_id) SELECT (SELECT gained FROM g WHERE player_id = $3), "
+				 "1 + count(*) FILTER (WHERE gained > (SELECT gained FROM g WHERE player_id = $3) "
+				 "OR (gained = (SELECT gained FROM g WHERE player_id = $3) AND player_id < $3)) FROM g",
+				 3},
+	[STMT_WINDOW_ALL] = {"window_all",
+			     "SELECT re.player_id, sum(re.delta)::int, p.country_code" WINDOW_FROM
+			     "GROUP BY re.player_id, p.country_code",
+			     2},
+
+	[STMT_SEASON_INSERT] = {"season_insert",
+				"INSERT INTO seasons (id, name, starts_at, ends_at) VALUES ($1, $2, "
+				"coalesce($3::timestamptz, now()), $4::timestamptz) RETURNING " SEASON_COLS,
+				4},
+	[STMT_SEASON_LIST] = {"season_list",
+			      "SELECT " SEASON_COLS " FROM seasons ORDER BY starts_at DESC, id LIMIT 200", 0},
+	[STMT_SEASON_CLOSE] = {"season_close",
+			       "UPDATE seasons SET is_active = false, "
+			       "ends_at = least(coalesce(ends_at, 'infinity'), "
+			       "greatest(now(), starts_at + interval '1 millisecond')) "
+			       "WHERE id = $1 AND is_active AND id <> 'all-time' RETURNING " SEASON_COLS,
+			       1},
+	[STMT_SEASON_EXISTS] = {"season_exists",
+				"SELECT " SEASON_COLS " FROM seasons WHERE id = $1", 1},
 };
 
 const struct statement *statement_get(enum stmt_id id)

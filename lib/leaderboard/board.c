@@ -1,0 +1,410 @@
+/*
+ * board.c — leaderboard reads: Redis ranks first, PostgreSQL when Redis
+ * cannot answer (see board.h). Entries always come from PostgreSQL (names,
+ * records); Redis only decides which players are on the page and in what
+ * order, so both paths render identical entries.
+ */
+#include "leaderboard/board.h"
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/app.h"
+#include "auth/base64url.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "leaderboard/ranks.h"
+#include "store/db.h"
+
+static const char *const period_names[PERIOD_MAX] = {"all", "season", "day", "week", "month"};
+
+const char *board_period_name(enum board_period p)
+{
+	return (unsigned)p < PERIOD_MAX ? period_names[p] : "all";
+}
+
+bool board_period_parse(const char *s, enum board_period *p)
+{
+	for (int i = 0; i < PERIOD_MAX; i++)
+		if (strcmp(s, period_names[i]) == 0) {
+			*p = (enum board_period)i;
+			return true;
+		}
+	return false;
+}
+
+static bool is_window(const struct board_id *b)
+{
+	return b->period >= PERIOD_DAY;
+}
+
+void board_id_init(struct board_id *b, enum board_period p, const char *season, const char *country)
+{
+	memset(b, 0, sizeof(*b));
+	b->period = p;
+	if (country != NULL)
+		snprintf(b->country, sizeof(b->country), "%s", country);
+	if (p == PERIOD_ALL)
+		snprintf(b->season, sizeof(b->season), "all-time");
+	else if (p == PERIOD_SEASON)
+		snprintf(b->season, sizeof(b->season), "%s", season ? season : "");
+	if (p < PERIOD_DAY)
+		return;
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	if (p == PERIOD_WEEK) {
+		int since_monday = (tm.tm_wday + 6) % 7;
+		time_t t = now - (time_t)since_monday * 86400;
+		gmtime_r(&t, &tm);
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	} else if (p == PERIOD_MONTH) {
+		tm.tm_mday = 1;
+	}
+	snprintf(b->window_start, sizeof(b->window_start), "%04d-%02d-%02dT00:00:00Z",
+		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+	snprintf(b->window_key, sizeof(b->window_key), "%04d%02d%02d", (tm.tm_year + 1900) % 10000,
+		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+}
+
+const char *board_channel(const struct board_id *b, char *buf, size_t len)
+{
+	if (b->period == PERIOD_SEASON)
+		snprintf(buf, len, "leaderboard/season/%s%s%s", b->season, b->country[0] ? "/" : "",
+			 b->country);
+	else
+		snprintf(buf, len, "leaderboard%s%s", b->country[0] ? "/" : "", b->country);
+	return buf;
+}
+
+/* ------------------------------------------------------------- row decoding */
+
+enum { E_ID, E_USERNAME, E_DISPLAY, E_COUNTRY, E_ELO, E_GAMES, E_WINS, E_LOSSES, E_DRAWS,
+       E_CHANGE, E_REACHED, E_COUNT };
+
+static const char *col(struct arena *a, PGresult *r, int row, int c)
+{
+	if (PQgetisnull(r, row, c))
+		return NULL;
+	return arena_strndup(a, PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
+}
+
+static void decode(struct arena *a, PGresult *r, int row, struct board_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->player_id = col(a, r, row, E_ID);
+	e->username = col(a, r, row, E_USERNAME);
+	e->display_name = col(a, r, row, E_DISPLAY);
+	e->country_code = col(a, r, row, E_COUNTRY);
+	e->elo = atoi(PQgetvalue(r, row, E_ELO));
+	e->games = atoi(PQgetvalue(r, row, E_GAMES));
+	e->wins = atoi(PQgetvalue(r, row, E_WINS));
+	e->losses = atoi(PQgetvalue(r, row, E_LOSSES));
+	e->draws = atoi(PQgetvalue(r, row, E_DRAWS));
+	e->change = atoi(PQgetvalue(r, row, E_CHANGE));
+	e->reached_ms = atoll(PQgetvalue(r, row, E_REACHED));
+}
+
+static enum rp_err rows_to_page(struct arena *a, PGresult *r, long first_rank,
+				struct board_page *out)
+{
+	int rows = PQntuples(r);
+	if (PQnfields(r) != E_COUNT)
+		return RP_EINTERNAL;
+	out->entries = arena_calloc(a, (size_t)(rows ? rows : 1), sizeof(struct board_entry));
+	if (out->entries == NULL)
+		return RP_ENOMEM;
+	for (int i = 0; i < rows; i++) {
+		decode(a, r, i, &out->entries[i]);
+		out->entries[i].rank = first_rank + i;
+	}
+	out->count = rows;
+	return RP_OK;
+}
+
+static enum rp_err pg_rows(struct app *app, enum stmt_id id, const char *const *params,
+			   struct arena *a, long first_rank, struct board_page *out)
+{
+	enum rp_err err;
+	PGresult *r = db_query(app->db, id, params, &err);
+	if (r == NULL)
+		return err;
+	err = rows_to_page(a, r, first_rank, out);
+	PQclear(r);
+	return err;
+}
+
+static long long pg_count(struct app *app, const struct board_id *b, enum rp_err *err)
+{
+	const char *cc = b->country[0] ? b->country : NULL;
+	PGresult *r;
+	if (is_window(b)) {
+		const char *params[] = {b->window_start, cc};
+		r = db_query(app->db, STMT_WINDOW_COUNT, params, err);
+	} else if (cc != NULL) {
+		const char *params[] = {b->season, cc};
+		r = db_query(app->db, STMT_BOARD_COUNT_CC, params, err);
+	} else {
+		const char *params[] = {b->season};
+		r = db_query(app->db, STMT_BOARD_COUNT, params, err);
+	}
+	if (r == NULL)
+		return -1;
+	long long n = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+/* Entries for ids in this order (ids from Redis). */
+static enum rp_err entries_by_ids(struct app *app, struct arena *a, const struct board_id *b,
+				  const char **ids, int n, long first_rank, struct board_page *out)
+{
+	out->count = 0;
+	out->entries = arena_calloc(a, (size_t)(n ? n : 1), sizeof(struct board_entry));
+	if (out->entries == NULL)
+		return RP_ENOMEM;
+	if (n == 0)
+		return RP_OK;
+	struct buf arr;
+	buf_init(&arr, a);
+	buf_puts(&arr, "{");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_puts(&arr, ",");
+		buf_puts(&arr, ids[i]);
+	}
+	buf_puts(&arr, "}");
+	if (arr.failed)
+		return RP_ENOMEM;
+	enum rp_err err;
+	const char *params[] = {b->season, arr.data};
+	PGresult *r = db_query(app->db, STMT_BOARD_ENTRIES_BY_IDS, params, &err);
+	if (r == NULL)
+		return err;
+	int rows = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < rows; k++) {
+			if (strcmp(PQgetvalue(r, k, E_ID), ids[i]) != 0)
+				continue;
+			decode(a, r, k, &out->entries[out->count]);
+			out->entries[out->count].rank = first_rank + out->count;
+			out->count++;
+			break;
+		}
+	}
+	PQclear(r);
+	/* a member Redis knows but PostgreSQL no longer shows (deactivated meanwhile) */
+	return out->count == n ? RP_OK : RP_ECONFLICT;
+}
+
+/* --------------------------------------------------------------- window rows */
+
+static enum rp_err window_page_pg(struct app *app, struct arena *a, const struct board_id *b,
+				  long offset, int limit, struct board_page *out)
+{
+	char off[24], lim[16];
+	snprintf(off, sizeof(off), "%ld", offset);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *params[] = {b->window_start, b->country[0] ? b->country : NULL, off, lim};
+	return pg_rows(app, STMT_WINDOW_PAGE, params, a, offset + 1, out);
+}
+
+/* ---------------------------------------------------------------------- API */
+
+enum rp_err board_page_offset(struct app *app, struct arena *a, const struct board_id *b,
+			      long offset, int limit, struct board_page *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->seq = -1;
+	const char **ids;
+	int n;
+	if (!is_window(b) &&
+	    ranks_page(app, a, b, offset, limit, &ids, &n, &out->total, &out->seq) == RP_OK) {
+		enum rp_err e = entries_by_ids(app, a, b, ids, n, offset + 1, out);
+		if (e == RP_OK) {
+			out->cached = true;
+			return RP_OK;
+		}
+		if (e != RP_ECONFLICT)
+			return e;
+		/* Redis and PostgreSQL disagree (a race with a deactivation): answer from PostgreSQL */
+	}
+	enum rp_err err;
+	out->total = pg_count(app, b, &err);
+	if (out->total < 0)
+		return err;
+	if (is_window(b)) {
+		if ((err = window_page_pg(app, a, b, offset, limit, out)) != RP_OK)
+			return err;
+	} else {
+		char off[24], lim[16];
+		snprintf(off, sizeof(off), "%ld", offset);
+		snprintf(lim, sizeof(lim), "%d", limit);
+		if (b->country[0]) {
+			const char *params[] = {b->season, off, lim, b->country};
+			err = pg_rows(app, STMT_BOARD_PAGE_CC, params, a, offset + 1, out);
+		} else {
+			const char *params[] = {b->season, off, lim};
+			err = pg_rows(app, STMT_BOARD_PAGE, params, a, offset + 1, out);
+		}
+		if (err != RP_OK)
+			return err;
+	}
+	if (out->seq < 0) {
+		char chan[120];
+		out->seq = ranks_seq(app, board_channel(b, chan, sizeof(chan)));
+	}
+	return RP_OK;
+}
+
+/* cursor text: "<value>.<ms>.<id>.<rank>" base64url-encoded */
+const char *board_cursor_encode(struct arena *a, const struct board_id *b, const struct board_entry *e)
+{
+	int value = is_window(b) ? e->change : e->elo;
+	const char *raw = arena_printf(a, "%d.%lld.%s.%ld", value, e->reached_ms, e->player_id, e->rank);
+	if (raw == NULL)
+		return NULL;
+	char *out = arena_alloc(a, base64url_encoded_len(strlen(raw)) + 1);
+	if (out != NULL)
+		base64url_encode(out, (const unsigned char *)raw, strlen(raw));
+	return out;
+}
+
+static bool cursor_decode(const char *cursor, int *value, long long *ms, char id[37], long *rank)
+{
+	unsigned char raw[128];
+	long n = base64url_decode(raw, sizeof(raw) - 1, cursor, strlen(cursor));
+	if (n <= 0)
+		return false;
+	raw[n] = '\0';
+	char idbuf[64];
+	int consumed = 0;
+	if (sscanf((const char *)raw, "%d.%lld.%36[0-9a-f-].%ld%n", value, ms, idbuf, rank, &consumed) != 4 ||
+	    consumed != n || strlen(idbuf) != 36 || *rank < 1 || *ms < 0)
+		return false;
+	memcpy(id, idbuf, 37);
+	return true;
+}
+
+enum rp_err board_page_after(struct app *app, struct arena *a, const struct board_id *b,
+			     const char *cursor, int limit, struct board_page *out)
+{
+	int value;
+	long long ms;
+	char id[37];
+	long rank;
+	if (!cursor_decode(cursor, &value, &ms, id, &rank))
+		return RP_EINVAL;
+	long pos;
+	if (!is_window(b) && ranks_position_after(app, b, value, ms, id, &pos) == RP_OK)
+		return board_page_offset(app, a, b, pos, limit, out);
+	if (is_window(b))
+		return board_page_offset(app, a, b, rank, limit, out); /* windows page by position */
+	memset(out, 0, sizeof(*out));
+	out->seq = -1;
+	enum rp_err err;
+	out->total = pg_count(app, b, &err);
+	if (out->total < 0)
+		return err;
+	char v[16], m[24], lim[16];
+	snprintf(v, sizeof(v), "%d", value);
+	snprintf(m, sizeof(m), "%lld", ms);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (b->country[0]) {
+		const char *params[] = {b->season, v, m, id, lim, b->country};
+		err = pg_rows(app, STMT_BOARD_AFTER_CC, params, a, rank + 1, out);
+	} else {
+		const char *params[] = {b->season, v, m, id, lim};
+		err = pg_rows(app, STMT_BOARD_AFTER, params, a, rank + 1, out);
+	}
+	if (err == RP_OK) {
+		char chan[120];
+		out->seq = ranks_seq(app, board_channel(b, chan, sizeof(chan)));
+	}
+	return err;
+}
+
+enum rp_err board_rank_of(struct app *app, struct arena *a, const struct board_id *b,
+			  const char *player_id, struct board_entry *out)
+{
+	enum rp_err err;
+	const char *cc = b->country[0] ? b->country : NULL;
+	if (is_window(b)) {
+		const char *params[] = {b->window_start, cc, player_id};
+		PGresult *r = db_query(app->db, STMT_WINDOW_RANK_OF, params, &err);
+		if (r == NULL)
+			return err;
+		bool found = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0);
+		long rank = found ? atol(PQgetvalue(r, 0, 1)) : 0;
+		PQclear(r);
+		if (!found)
+			return RP_ENOTFOUND;
+		struct board_page page;
+		if ((err = window_page_pg(app, a, b, rank - 1, 1, &page)) != RP_OK)
+			return err;
+		if (page.count != 1)
+			return RP_ENOTFOUND;
+		*out = page.entries[0];
+		return RP_OK;
+	}
+	const char *params[] = {b->season, player_id};
+	PGresult *r = db_query(app->db, STMT_BOARD_ENTRY_OF, params, &err);
+	if (r == NULL)
+		return err;
+	if (PQntuples(r) != 1 || (cc != NULL && (PQgetisnull(r, 0, E_COUNTRY) ||
+						 strcmp(PQgetvalue(r, 0, E_COUNTRY), cc) != 0))) {
+		PQclear(r);
+		return RP_ENOTFOUND;
+	}
+	decode(a, r, 0, out);
+	PQclear(r);
+	long pos;
+	err = ranks_position_of(app, b, player_id, &pos);
+	if (err == RP_OK) {
+		out->rank = pos + 1;
+		return RP_OK;
+	}
+	char e[16], m[24];
+	snprintf(e, sizeof(e), "%d", out->elo);
+	snprintf(m, sizeof(m), "%lld", out->reached_ms);
+	PGresult *rr;
+	if (cc != NULL) {
+		const char *p2[] = {b->season, e, m, player_id, cc};
+		rr = db_query(app->db, STMT_BOARD_RANK_OF_CC, p2, &err);
+	} else {
+		const char *p2[] = {b->season, e, m, player_id};
+		rr = db_query(app->db, STMT_BOARD_RANK_OF, p2, &err);
+	}
+	if (rr == NULL)
+		return err;
+	out->rank = atol(PQgetvalue(rr, 0, 0));
+	PQclear(rr);
+	return RP_OK;
+}
+
+struct json_object *board_entry_json(const struct board_entry *e)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "rank", json_object_new_int64(e->rank));
+	json_object_object_add(o, "playerId", json_object_new_string(e->player_id));
+	json_object_object_add(o, "username", json_object_new_string(e->username));
+	json_object_object_add(o, "displayName", e->display_name ? json_object_new_string(e->display_name) : NULL);
+	json_object_object_add(o, "countryCode", e->country_code ? json_object_new_string(e->country_code) : NULL);
+	json_object_object_add(o, "elo", json_object_new_int(e->elo));
+	json_object_object_add(o, "gamesPlayed", json_object_new_int(e->games));
+	json_object_object_add(o, "wins", json_object_new_int(e->wins));
+	json_object_object_add(o, "losses", json_object_new_int(e->losses));
+	json_object_object_add(o, "draws", json_object_new_int(e->draws));
+	double rate = e->games > 0 ? round((double)e->wins / e->games * 10000.0) / 10000.0 : 0.0;
+	char txt[16];
+	snprintf(txt, sizeof(txt), "%.4g", rate);
+	json_object_object_add(o, "winRate", json_object_new_double_s(rate, txt));
+	json_object_object_add(o, "change", json_object_new_int(e->change));
+	return o;
+}

@@ -1,0 +1,756 @@
+/*
+ * ranks.c — Redis sorted-set ranks (see ranks.h for keys and scores).
+ *
+ * Ordering of concurrent updates: two results for the same player may
+ * commit in one order and reach Redis in the other. Updates go through a
+ * Lua script that compares players.version with the last version applied
+ * for that season, so an older update never overwrites a newer one.
+ *
+ * Window boards (day/week/month) are not kept here: they are aggregates of
+ * rating_events and are answered by PostgreSQL (see board.c).
+ *
+ * Rebuild writes members with ZADD NX into the live key while the group is
+ * not marked ready, so a concurrent update (plain ZADD) always wins over the
+ * snapshot the rebuild is copying.
+ */
+#include "leaderboard/ranks.h"
+
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/app.h"
+#include "cache/redis.h"
+#include "core/arena.h"
+#include "core/log.h"
+#include "store/db.h"
+
+#define RANK_MS_BASE 1704067200000LL /* 2024-01-01T00:00:00Z */
+#define RANK_MS_BITS 40
+#define REBUILD_BATCH 5000
+#define REBUILD_LOCK_S "120"
+
+static long long cached_epoch = -1;
+/* set when an update could not be applied: the next successful contact bumps the epoch */
+static int cache_dirty;
+
+static const char update_script[] =
+	"local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') "
+	"if v >= tonumber(ARGV[2]) then return 0 end "
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+	"for i = 2, #KEYS do redis.call('ZADD', KEYS[i], ARGV[3], ARGV[1]) end "
+	"return 1";
+
+static double elo_score(int elo, long long ms)
+{
+	long long e = elo + 1000;
+	if (e < 0)
+		e = 0;
+	if (e > 8191)
+		e = 8191;
+	long long t = ms - RANK_MS_BASE;
+	if (t < 0)
+		t = 0;
+	if (t > (1LL << RANK_MS_BITS) - 1)
+		t = (1LL << RANK_MS_BITS) - 1;
+	return (double)(((8191 - e) << RANK_MS_BITS) | t);
+}
+
+static void group_name(const struct board_id *b, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", b->season);
+}
+
+static void zkey(char *buf, size_t n, long long epoch, const struct board_id *b, const char *cc)
+{
+	char scope[16];
+	if (cc != NULL && cc[0] != '\0')
+		snprintf(scope, sizeof(scope), "cc:%s", cc);
+	else
+		snprintf(scope, sizeof(scope), "global");
+	snprintf(buf, n, "lb:%lld:z:%s:%s", epoch, b->season, scope);
+}
+
+static void group_key(char *buf, size_t n, long long epoch, const char *what,
+		      const struct board_id *b)
+{
+	char g[96];
+	group_name(b, g, sizeof(g));
+	snprintf(buf, n, "lb:%lld:%s:%s", epoch, what, g);
+}
+
+static long long reply_int(const redisReply *r)
+{
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	if (r->type == REDIS_REPLY_STRING)
+		return atoll(r->str);
+	return r->type == REDIS_REPLY_NIL ? 0 : -1;
+}
+
+/* Read (and cache) the epoch; bump it first when a previous update failed. */
+static enum rp_err epoch_get(struct app *app, long long *epoch)
+{
+	enum rp_err err;
+	if (cache_dirty) {
+		const char *argv[] = {"INCR", "lb:epoch"};
+		redisReply *r = rcache_command(app->redis, &err, 2, argv, NULL);
+		if (r == NULL)
+			return RP_EUNAVAIL;
+		cached_epoch = reply_int(r);
+		freeReplyObject(r);
+		cache_dirty = 0;
+		log_warn("leaderboard cache invalidated after a failed update (epoch %lld)", cached_epoch);
+	}
+	if (cached_epoch < 0) {
+		const char *argv[] = {"GET", "lb:epoch"};
+		redisReply *r = rcache_command(app->redis, &err, 2, argv, NULL);
+		if (r == NULL)
+			return RP_EUNAVAIL;
+		cached_epoch = reply_int(r);
+		freeReplyObject(r);
+	}
+	*epoch = cached_epoch < 0 ? 0 : cached_epoch;
+	return RP_OK;
+}
+
+/* ------------------------------------------------------------------ rebuild */
+
+struct zadd_batch {
+	char key[128];
+	const char **argv;
+	size_t *lens;
+	int argc;
+};
+
+static struct zadd_batch *batch_for(struct arena *a, struct zadd_batch *batches, int *nb, int max,
+				    const char *key, int cap)
+{
+	for (int i = 0; i < *nb; i++)
+		if (strcmp(batches[i].key, key) == 0)
+			return &batches[i];
+	if (*nb == max)
+		return NULL;
+	struct zadd_batch *b = &batches[(*nb)++];
+	snprintf(b->key, sizeof(b->key), "%s", key);
+	b->argv = arena_calloc(a, (size_t)cap * 2 + 3, sizeof(char *));
+	b->lens = arena_calloc(a, (size_t)cap * 2 + 3, sizeof(size_t));
+	if (b->argv == NULL || b->lens == NULL)
+		return NULL;
+	b->argv[0] = "ZADD";
+	b->argv[1] = b->key;
+	b->argv[2] = "NX";
+	b->argc = 3;
+	return b;
+}
+
+static enum rp_err flush_batches(struct app *app, struct zadd_batch *batches, int nb,
+				 struct arena *a, const char *boards_key)
+{
+	for (int i = 0; i < nb; i++) {
+		if (batches[i].argc <= 3)
+			continue;
+		for (int k = 0; k < batches[i].argc; k++)
+			batches[i].lens[k] = strlen(batches[i].argv[k]);
+		enum rp_err err;
+		redisReply *r = rcache_command(app->redis, &err, batches[i].argc, batches[i].argv,
+					       batches[i].lens);
+		if (r != NULL)
+			freeReplyObject(r);
+		if (err != RP_OK)
+			return RP_EUNAVAIL;
+		const char *argv[] = {"SADD", boards_key, batches[i].key};
+		r = rcache_command(app->redis, &err, 3, argv, NULL);
+		if (r != NULL)
+			freeReplyObject(r);
+		if (err != RP_OK)
+			return RP_EUNAVAIL;
+		batches[i].argc = 3;
+	}
+	(void)a;
+	return RP_OK;
+}
+
+/* Delete the zsets of a group (listed in its boards set). */
+static enum rp_err drop_group(struct app *app, const char *boards_key)
+{
+	enum rp_err err;
+	const char *argv[] = {"SMEMBERS", boards_key};
+	redisReply *r = rcache_command(app->redis, &err, 2, argv, NULL);
+	if (r == NULL)
+		return RP_EUNAVAIL;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const char *del[] = {"UNLINK", r->element[i]->str};
+		redisReply *d = rcache_command(app->redis, &err, 2, del, NULL);
+		if (d != NULL)
+			freeReplyObject(d);
+	}
+	freeReplyObject(r);
+	const char *del[] = {"UNLINK", boards_key};
+	r = rcache_command(app->redis, &err, 2, del, NULL);
+	if (r != NULL)
+		freeReplyObject(r);
+	return err == RP_OK ? RP_OK : RP_EUNAVAIL;
+}
+
+#define MAX_BATCHES 300
+
+static enum rp_err rebuild_elo_group(struct app *app, long long epoch, const struct board_id *b,
+				     const char *boards_key)
+{
+	struct arena *a = arena_new(1 << 20);
+	if (a == NULL)
+		return RP_ENOMEM;
+	enum rp_err err = RP_OK;
+	char after[40] = "00000000-0000-0000-0000-000000000000";
+	char lim[16];
+	snprintf(lim, sizeof(lim), "%d", REBUILD_BATCH);
+	for (;;) {
+		arena_reset(a);
+		const char *params[] = {b->season, after, lim};
+		PGresult *r = db_query(app->db, STMT_BOARD_ALL, params, &err);
+		if (r == NULL)
+			break;
+		int rows = PQntuples(r);
+		struct zadd_batch *batches = arena_calloc(a, MAX_BATCHES, sizeof(*batches));
+		int nb = 0;
+		if (batches == NULL) {
+			PQclear(r);
+			err = RP_ENOMEM;
+			break;
+		}
+		char gk[128];
+		zkey(gk, sizeof(gk), epoch, b, NULL);
+		for (int i = 0; i < rows && err == RP_OK; i++) {
+			const char *id = arena_strdup(a, PQgetvalue(r, i, 0));
+			double s = elo_score(atoi(PQgetvalue(r, i, 1)), atoll(PQgetvalue(r, i, 2)));
+			const char *score = arena_printf(a, "%.17g", s);
+			const char *cc = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
+			char ck[128];
+			struct zadd_batch *g = batch_for(a, batches, &nb, MAX_BATCHES, gk, rows);
+			struct zadd_batch *c = NULL;
+			if (cc != NULL) {
+				zkey(ck, sizeof(ck), epoch, b, cc);
+				c = batch_for(a, batches, &nb, MAX_BATCHES, ck, rows);
+			}
+			if (g == NULL || id == NULL || score == NULL || (cc != NULL && c == NULL)) {
+				err = RP_ENOMEM;
+				break;
+			}
+			g->argv[g->argc++] = score;
+			g->argv[g->argc++] = id;
+			if (c != NULL) {
+				c->argv[c->argc++] = score;
+				c->argv[c->argc++] = id;
+			}
+		}
+		if (rows > 0)
+			snprintf(after, sizeof(after), "%s", PQgetvalue(r, rows - 1, 0));
+		PQclear(r);
+		if (err == RP_OK)
+			err = flush_batches(app, batches, nb, a, boards_key);
+		if (err != RP_OK || rows < REBUILD_BATCH)
+			break;
+	}
+	arena_free(a);
+	return err;
+}
+
+/*
+ * Build the group of board b unless someone else is. RP_OK when built,
+ * RP_EUNAVAIL when not possible now (caller uses PostgreSQL).
+ */
+static enum rp_err ensure_built(struct app *app, long long epoch, const struct board_id *b)
+{
+	char lock[160], ready[160], boards[160];
+	group_key(lock, sizeof(lock), epoch, "build", b);
+	group_key(ready, sizeof(ready), epoch, "ready", b);
+	group_key(boards, sizeof(boards), epoch, "boards", b);
+	enum rp_err err;
+	const char *argv[] = {"SET", lock, "1", "NX", "EX", REBUILD_LOCK_S};
+	redisReply *r = rcache_command(app->redis, &err, 6, argv, NULL);
+	bool got = r != NULL && r->type == REDIS_REPLY_STATUS;
+	if (r != NULL)
+		freeReplyObject(r);
+	if (!got)
+		return RP_EUNAVAIL;
+	long long t0 = clock_us();
+	err = drop_group(app, boards);
+	if (err == RP_OK)
+		err = rebuild_elo_group(app, epoch, b, boards);
+	if (err == RP_OK) {
+		struct rcache_cmd cmds[3] = {
+			{2, {"SET", ready}, {0}},
+			{3, {"SADD", "lb:groups", NULL}, {0}},
+			{2, {"DEL", lock}, {0}},
+		};
+		char member[200];
+		snprintf(member, sizeof(member), "%lld|%s", epoch, ready);
+		cmds[1].argv[2] = member;
+		cmds[0].argc = 3;
+		cmds[0].argv[2] = "1";
+		redisReply *rep[3];
+		err = rcache_pipeline(app->redis, 3, cmds, rep);
+		rcache_free_replies(3, rep);
+		log_info("leaderboard group %s rebuilt in %lld ms", ready, (clock_us() - t0) / 1000);
+	} else {
+		const char *del[] = {"DEL", lock};
+		redisReply *d = rcache_command(app->redis, &err, 2, del, NULL);
+		if (d != NULL)
+			freeReplyObject(d);
+		err = RP_EUNAVAIL;
+	}
+	return err;
+}
+
+/* --------------------------------------------------------------------- reads */
+
+enum rp_err ranks_page(struct app *app, struct arena *a, const struct board_id *b, long offset,
+		       int limit, const char ***ids, int *count, long long *total, long long *seq)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		long long epoch;
+		if (epoch_get(app, &epoch) != RP_OK)
+			return RP_EUNAVAIL;
+		char z[160], ready[160], start[24], stop[24], seqkey[160], chan[120];
+		zkey(z, sizeof(z), epoch, b, b->country);
+		group_key(ready, sizeof(ready), epoch, "ready", b);
+		snprintf(start, sizeof(start), "%ld", offset);
+		snprintf(stop, sizeof(stop), "%ld", offset + limit - 1);
+		snprintf(seqkey, sizeof(seqkey), "seq:%s", board_channel(b, chan, sizeof(chan)));
+		struct rcache_cmd cmds[5] = {
+			{2, {"GET", "lb:epoch"}, {0}},
+			{2, {"EXISTS", ready}, {0}},
+			{2, {"ZCARD", z}, {0}},
+			{4, {"ZRANGE", z, start, stop}, {0}},
+			{2, {"GET", seqkey}, {0}},
+		};
+		redisReply *rep[5];
+		if (rcache_pipeline(app->redis, 5, cmds, rep) != RP_OK)
+			return RP_EUNAVAIL;
+		long long e = reply_int(rep[0]);
+		if ((e < 0 ? 0 : e) != epoch) {
+			cached_epoch = e;
+			rcache_free_replies(5, rep);
+			continue;
+		}
+		if (reply_int(rep[1]) != 1) {
+			rcache_free_replies(5, rep);
+			if (ensure_built(app, epoch, b) != RP_OK)
+				return RP_EUNAVAIL;
+			continue;
+		}
+		*total = reply_int(rep[2]);
+		*seq = reply_int(rep[4]);
+		redisReply *list = rep[3];
+		*count = 0;
+		*ids = NULL;
+		if (list->type == REDIS_REPLY_ARRAY && list->elements > 0) {
+			*ids = arena_calloc(a, list->elements, sizeof(char *));
+			for (size_t i = 0; *ids != NULL && i < list->elements; i++)
+				if (((*ids)[i] = arena_strdup(a, list->element[i]->str)) != NULL)
+					(*count)++;
+		}
+		rcache_free_replies(5, rep);
+		return RP_OK;
+	}
+	return RP_EUNAVAIL;
+}
+
+static enum rp_err ready_epoch(struct app *app, const struct board_id *b, long long *epoch)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (epoch_get(app, epoch) != RP_OK)
+			return RP_EUNAVAIL;
+		char ready[160];
+		group_key(ready, sizeof(ready), *epoch, "ready", b);
+		struct rcache_cmd cmds[2] = {{2, {"GET", "lb:epoch"}, {0}}, {2, {"EXISTS", ready}, {0}}};
+		redisReply *rep[2];
+		if (rcache_pipeline(app->redis, 2, cmds, rep) != RP_OK)
+			return RP_EUNAVAIL;
+		long long e = reply_int(rep[0]);
+		bool is_ready = reply_int(rep[1]) == 1;
+		rcache_free_replies(2, rep);
+		if ((e < 0 ? 0 : e) != *epoch) {
+			cached_epoch = e;
+			continue;
+		}
+		if (is_ready)
+			return RP_OK;
+		if (ensure_built(app, *epoch, b) == RP_OK)
+			return RP_OK;
+		return RP_EUNAVAIL;
+	}
+	return RP_EUNAVAIL;
+}
+
+enum rp_err ranks_position_of(struct app *app, const struct board_id *b, const char *player_id,
+			      long *pos)
+{
+	long long epoch;
+	if (ready_epoch(app, b, &epoch) != RP_OK)
+		return RP_EUNAVAIL;
+	char z[160];
+	zkey(z, sizeof(z), epoch, b, b->country);
+	const char *argv[] = {"ZRANK", z, player_id};
+	enum rp_err err;
+	redisReply *r = rcache_command(app->redis, &err, 3, argv, NULL);
+	if (r == NULL)
+		return RP_EUNAVAIL;
+	err = r->type == REDIS_REPLY_INTEGER ? RP_OK : RP_ENOTFOUND;
+	*pos = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
+	freeReplyObject(r);
+	return err;
+}
+
+enum rp_err ranks_position_after(struct app *app, const struct board_id *b, int value,
+				 long long ms, const char *id, long *pos)
+{
+	long long epoch;
+	if (ready_epoch(app, b, &epoch) != RP_OK)
+		return RP_EUNAVAIL;
+	char z[160], excl[40], incl[40];
+	zkey(z, sizeof(z), epoch, b, b->country);
+	double s = elo_score(value, ms);
+	snprintf(excl, sizeof(excl), "(%.17g", s);
+	snprintf(incl, sizeof(incl), "%.17g", s);
+	/* members strictly ahead by score, then equal scores ordered by member */
+	struct rcache_cmd cmds[2] = {
+		{4, {"ZCOUNT", z, "-inf", excl}, {0}},
+		{8, {"ZRANGE", z, incl, incl, "BYSCORE", "LIMIT", "0", "10000"}, {0}},
+	};
+	redisReply *rep[2];
+	if (rcache_pipeline(app->redis, 2, cmds, rep) != RP_OK)
+		return RP_EUNAVAIL;
+	long p = (long)reply_int(rep[0]);
+	for (size_t i = 0; rep[1]->type == REDIS_REPLY_ARRAY && i < rep[1]->elements; i++)
+		if (strcmp(rep[1]->element[i]->str, id) <= 0)
+			p++;
+	rcache_free_replies(2, rep);
+	*pos = p;
+	return RP_OK;
+}
+
+long long ranks_seq(struct app *app, const char *channel)
+{
+	char key[160];
+	snprintf(key, sizeof(key), "seq:%s", channel);
+	const char *argv[] = {"GET", key};
+	enum rp_err err;
+	redisReply *r = rcache_command(app->redis, &err, 2, argv, NULL);
+	long long v = r != NULL && err == RP_OK ? reply_int(r) : -1;
+	if (r != NULL)
+		freeReplyObject(r);
+	return v;
+}
+
+/* -------------------------------------------------------------------- writes */
+
+#define MAX_UPDATE_CMDS 32
+
+/* A pipeline whose arguments are copied into fixed storage. */
+struct cmdbuf {
+	struct rcache_cmd cmds[MAX_UPDATE_CMDS];
+	char text[MAX_UPDATE_CMDS][8][160];
+	size_t n;
+};
+
+static struct rcache_cmd *cmd_begin(struct cmdbuf *cb)
+{
+	if (cb->n == MAX_UPDATE_CMDS)
+		return NULL;
+	struct rcache_cmd *c = &cb->cmds[cb->n++];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* Append one argument; long strings (scripts) must be static and are not copied. */
+static void cmd_arg(struct cmdbuf *cb, struct rcache_cmd *c, const char *arg, bool is_static)
+{
+	if (c == NULL || c->argc == 8)
+		return;
+	if (is_static) {
+		c->argv[c->argc++] = arg;
+		return;
+	}
+	char *slot = cb->text[c - cb->cmds][c->argc];
+	snprintf(slot, 160, "%s", arg);
+	c->argv[c->argc++] = slot;
+}
+
+static void add_elo_update(struct cmdbuf *cb, long long epoch, const char *season,
+			   const struct rank_update *u)
+{
+	struct board_id b;
+	board_id_init(&b, strcmp(season, "all-time") == 0 ? PERIOD_ALL : PERIOD_SEASON, season, NULL);
+	char buf[160];
+	struct rcache_cmd *c = cmd_begin(cb);
+	cmd_arg(cb, c, "EVAL", true);
+	cmd_arg(cb, c, update_script, true);
+	cmd_arg(cb, c, u->country ? "3" : "2", true);
+	snprintf(buf, sizeof(buf), "lb:%lld:ver:%s", epoch, season);
+	cmd_arg(cb, c, buf, false);
+	zkey(buf, sizeof(buf), epoch, &b, NULL);
+	cmd_arg(cb, c, buf, false);
+	if (u->country != NULL) {
+		zkey(buf, sizeof(buf), epoch, &b, u->country);
+		cmd_arg(cb, c, buf, false);
+	}
+	cmd_arg(cb, c, u->player_id, false);
+	snprintf(buf, sizeof(buf), "%lld", u->version);
+	cmd_arg(cb, c, buf, false);
+	snprintf(buf, sizeof(buf), "%.17g", elo_score(u->elo, u->reached_ms));
+	cmd_arg(cb, c, buf, false);
+}
+
+static void add_zrank(struct cmdbuf *cb, long long epoch, const char *season, const char *cc,
+		      const char *player)
+{
+	struct board_id b;
+	board_id_init(&b, strcmp(season, "all-time") == 0 ? PERIOD_ALL : PERIOD_SEASON, season, NULL);
+	char key[160];
+	zkey(key, sizeof(key), epoch, &b, cc);
+	struct rcache_cmd *c = cmd_begin(cb);
+	cmd_arg(cb, c, "ZRANK", true);
+	cmd_arg(cb, c, key, false);
+	cmd_arg(cb, c, player, false);
+}
+
+/* ZRANK of both players on global, country and season boards (6 commands). */
+static void add_rank_probes(struct cmdbuf *cb, long long epoch, const struct rank_update ups[2],
+			    const char *season)
+{
+	for (int i = 0; i < 2; i++) {
+		add_zrank(cb, epoch, "all-time", NULL, ups[i].player_id);
+		add_zrank(cb, epoch, "all-time", ups[i].country ? ups[i].country : "--", ups[i].player_id);
+		add_zrank(cb, epoch, season ? season : "--", NULL, ups[i].player_id);
+	}
+}
+
+static void read_rank_probes(redisReply **rep, long ranks[RANK_BOARDS][2])
+{
+	for (int i = 0; i < 2; i++)
+		for (int b = 0; b < RANK_BOARDS; b++) {
+			redisReply *r = rep[i * RANK_BOARDS + b];
+			ranks[b][i] = r != NULL && r->type == REDIS_REPLY_INTEGER ? (long)r->integer + 1 : -1;
+		}
+}
+
+static void add_incr(struct cmdbuf *cb, const char *channel)
+{
+	char key[160];
+	snprintf(key, sizeof(key), "seq:%s", channel);
+	struct rcache_cmd *c = cmd_begin(cb);
+	cmd_arg(cb, c, "INCR", true);
+	cmd_arg(cb, c, key, false);
+}
+
+void ranks_after_result(struct app *app, const struct rank_update ups[2],
+			const char *season, const struct rank_update season_ups[2],
+			struct rank_seqs *seqs)
+{
+	seqs->global = seqs->country[0] = seqs->country[1] = seqs->season = -1;
+	for (int b = 0; b < RANK_BOARDS; b++)
+		for (int i = 0; i < 2; i++)
+			seqs->rank_before[b][i] = seqs->rank_after[b][i] = -1;
+	long long epoch;
+	if (epoch_get(app, &epoch) != RP_OK) {
+		cache_dirty = 1;
+		return;
+	}
+	static struct cmdbuf cb; /* large: keep off the stack */
+	cb.n = 0;
+	add_rank_probes(&cb, epoch, ups, season);
+	size_t first_update = cb.n;
+	for (int i = 0; i < 2; i++) {
+		add_elo_update(&cb, epoch, "all-time", &ups[i]);
+		if (season != NULL && season_ups != NULL)
+			add_elo_update(&cb, epoch, season, &season_ups[i]);
+	}
+	size_t probes_after = cb.n;
+	add_rank_probes(&cb, epoch, ups, season);
+	size_t first_seq = cb.n;
+	char chan[120];
+	add_incr(&cb, "leaderboard");
+	for (int i = 0; i < 2; i++) {
+		bool dup = i == 1 && ups[0].country && ups[1].country &&
+			   strcmp(ups[0].country, ups[1].country) == 0;
+		if (ups[i].country != NULL && !dup) {
+			snprintf(chan, sizeof(chan), "leaderboard/%s", ups[i].country);
+			add_incr(&cb, chan);
+		}
+	}
+	if (season != NULL) {
+		snprintf(chan, sizeof(chan), "leaderboard/season/%s", season);
+		add_incr(&cb, chan);
+	}
+	redisReply *rep[MAX_UPDATE_CMDS];
+	if (rcache_pipeline(app->redis, cb.n, cb.cmds, rep) != RP_OK) {
+		cache_dirty = 1;
+		log_warn("leaderboard ranks not updated (redis unavailable); cache will be rebuilt");
+		return;
+	}
+	read_rank_probes(rep, seqs->rank_before);
+	read_rank_probes(rep + probes_after, seqs->rank_after);
+	for (size_t i = first_update; i < probes_after; i++)
+		if (rep[i] == NULL || rep[i]->type == REDIS_REPLY_ERROR) {
+			cache_dirty = 1;
+			log_error("leaderboard rank update failed: %s",
+				  rep[i] && rep[i]->str ? rep[i]->str : "no reply");
+			break;
+		}
+	size_t k = first_seq;
+	seqs->global = reply_int(rep[k++]);
+	for (int i = 0; i < 2; i++) {
+		bool dup = i == 1 && ups[0].country && ups[1].country &&
+			   strcmp(ups[0].country, ups[1].country) == 0;
+		if (ups[i].country != NULL && !dup)
+			seqs->country[i] = reply_int(rep[k++]);
+		else if (dup)
+			seqs->country[1] = seqs->country[0];
+	}
+	if (season != NULL)
+		seqs->season = reply_int(rep[k++]);
+	rcache_free_replies(cb.n, rep);
+}
+
+/* ZREM player from every zset of every ready group of the current epoch. */
+void ranks_player_removed(struct app *app, const char *player_id, const char *country)
+{
+	long long epoch;
+	enum rp_err err;
+	if (epoch_get(app, &epoch) != RP_OK) {
+		cache_dirty = 1;
+		return;
+	}
+	const char *argv[] = {"SMEMBERS", "lb:groups"};
+	redisReply *groups = rcache_command(app->redis, &err, 2, argv, NULL);
+	if (groups == NULL) {
+		cache_dirty = 1;
+		return;
+	}
+	char prefix[32];
+	int plen = snprintf(prefix, sizeof(prefix), "%lld|", epoch);
+	for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
+		const char *g = groups->element[i]->str;
+		if (strncmp(g, prefix, (size_t)plen) != 0)
+			continue;
+		/* g = "<epoch>|lb:<epoch>:ready:<group>"  →  boards key lb:<epoch>:boards:<group> */
+		const char *ready = strstr(g, ":ready:");
+		if (ready == NULL)
+			continue;
+		char boards[200];
+		snprintf(boards, sizeof(boards), "lb:%lld:boards:%s", epoch, ready + 7);
+		const char *sm[] = {"SMEMBERS", boards};
+		redisReply *keys = rcache_command(app->redis, &err, 2, sm, NULL);
+		for (size_t k = 0; keys != NULL && keys->type == REDIS_REPLY_ARRAY && k < keys->elements; k++) {
+			const char *zr[] = {"ZREM", keys->element[k]->str, player_id};
+			redisReply *x = rcache_command(app->redis, &err, 3, zr, NULL);
+			if (x != NULL)
+				freeReplyObject(x);
+		}
+		if (keys != NULL)
+			freeReplyObject(keys);
+	}
+	freeReplyObject(groups);
+	ranks_touch(app, country);
+}
+
+void ranks_player_moved(struct app *app, const char *old_cc, const char *new_cc)
+{
+	/* Country boards are grouped with their season: the simplest exact fix is
+	 * to let the groups rebuild (country changes are rare). */
+	if (epoch_get(app, &(long long){0}) != RP_OK) {
+		cache_dirty = 1;
+		return;
+	}
+	cache_dirty = 1;
+	ranks_touch(app, old_cc);
+	ranks_touch(app, new_cc);
+}
+
+void ranks_touch(struct app *app, const char *country)
+{
+	struct cmdbuf *cb = &(struct cmdbuf){.n = 0};
+	char chan[64];
+	add_incr(cb, "leaderboard");
+	if (country != NULL) {
+		snprintf(chan, sizeof(chan), "leaderboard/%s", country);
+		add_incr(cb, chan);
+	}
+	redisReply *rep[2];
+	if (rcache_pipeline(app->redis, cb->n, cb->cmds, rep) == RP_OK)
+		rcache_free_replies(cb->n, rep);
+}
+
+enum rp_err ranks_rebuild_all(struct app *app, FILE *out)
+{
+	enum rp_err err;
+	const char *argv[] = {"INCR", "lb:epoch"};
+	redisReply *r = rcache_command(app->redis, &err, 2, argv, NULL);
+	if (r == NULL) {
+		fprintf(out, "rebuild-cache: redis unavailable\n");
+		return RP_EUNAVAIL;
+	}
+	long long epoch = reply_int(r);
+	freeReplyObject(r);
+	cached_epoch = epoch;
+	fprintf(out, "rebuild-cache: new epoch %lld\n", epoch);
+
+	/* build all-time and the current season */
+	PGresult *cur = db_query(app->db, STMT_SEASON_CURRENT, NULL, &err);
+	if (cur == NULL) {
+		fprintf(out, "rebuild-cache: database unavailable\n");
+		return err;
+	}
+	char season[72] = "";
+	if (PQntuples(cur) == 1)
+		snprintf(season, sizeof(season), "%s", PQgetvalue(cur, 0, 0));
+	PQclear(cur);
+	struct board_id boards[2];
+	int nb = 0;
+	board_id_init(&boards[nb++], PERIOD_ALL, "all-time", NULL);
+	if (season[0] != '\0')
+		board_id_init(&boards[nb++], PERIOD_SEASON, season, NULL);
+	for (int i = 0; i < nb; i++) {
+		long long t0 = clock_us();
+		if ((err = ensure_built(app, epoch, &boards[i])) != RP_OK) {
+			fprintf(out, "rebuild-cache: could not build %s\n", boards[i].season);
+			return err;
+		}
+		char g[96];
+		group_name(&boards[i], g, sizeof(g));
+		fprintf(out, "rebuild-cache: built %s in %lld ms\n", g, (clock_us() - t0) / 1000);
+	}
+	/* drop the keys of older epochs */
+	char cursor[32] = "0";
+	long dropped = 0;
+	do {
+		const char *scan[] = {"SCAN", cursor, "MATCH", "lb:*", "COUNT", "1000"};
+		r = rcache_command(app->redis, &err, 6, scan, NULL);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			if (r != NULL)
+				freeReplyObject(r);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		redisReply *keys = r->element[1];
+		for (size_t i = 0; i < keys->elements; i++) {
+			const char *k = keys->element[i]->str;
+			long long e = strncmp(k, "lb:", 3) == 0 ? atoll(k + 3) : epoch;
+			if (strcmp(k, "lb:epoch") == 0 || strcmp(k, "lb:groups") == 0 || e >= epoch)
+				continue;
+			const char *del[] = {"UNLINK", k};
+			redisReply *d = rcache_command(app->redis, &err, 2, del, NULL);
+			if (d != NULL)
+				freeReplyObject(d);
+			dropped++;
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	fprintf(out, "rebuild-cache: dropped %ld keys of older epochs\n", dropped);
+	return RP_OK;
+}
