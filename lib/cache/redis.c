@@ -144,9 +144,9 @@ enum rp_err rcache_pipeline(struct rcache *rc, size_t n, const struct rcache_cmd
 	if (err != RP_OK)
 		return err;
 	for (size_t i = 0; i < n; i++) {
-		size_t lens[8];
-		const char *argv[8];
-		for (int k = 0; k < cmds[i].argc && k < 8; k++) {
+		size_t lens[RCACHE_CMD_MAX_ARGS];
+		const char *argv[RCACHE_CMD_MAX_ARGS];
+		for (int k = 0; k < cmds[i].argc && k < RCACHE_CMD_MAX_ARGS; k++) {
 			argv[k] = cmds[i].argv[k];
 			lens[k] = cmds[i].argvlen[k] ? cmds[i].argvlen[k] : strlen(argv[k]);
 		}

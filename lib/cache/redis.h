@@ -34,10 +34,11 @@ redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const 
  * every reply arrived (some may be REDIS_REPLY_ERROR), RP_EUNAVAIL otherwise
  * (replies are then all NULL).
  */
+#define RCACHE_CMD_MAX_ARGS 12
 struct rcache_cmd {
 	int argc;
-	const char *argv[8];
-	size_t argvlen[8]; /* 0 = strlen */
+	const char *argv[RCACHE_CMD_MAX_ARGS];
+	size_t argvlen[RCACHE_CMD_MAX_ARGS]; /* 0 = strlen */
 };
 enum rp_err rcache_pipeline(struct rcache *rc, size_t n, const struct rcache_cmd *cmds,
 			    redisReply **replies) RP_MUSTCHECK;

@@ -454,7 +454,7 @@ long long ranks_seq(struct app *app, const char *channel)
 /* A pipeline whose arguments are copied into fixed storage. */
 struct cmdbuf {
 	struct rcache_cmd cmds[MAX_UPDATE_CMDS];
-	char text[MAX_UPDATE_CMDS][8][160];
+	char text[MAX_UPDATE_CMDS][RCACHE_CMD_MAX_ARGS][160];
 	size_t n;
 };
 
@@ -470,7 +470,7 @@ static struct rcache_cmd *cmd_begin(struct cmdbuf *cb)
 /* Append one argument; long strings (scripts) must be static and are not copied. */
 static void cmd_arg(struct cmdbuf *cb, struct rcache_cmd *c, const char *arg, bool is_static)
 {
-	if (c == NULL || c->argc == 8)
+	if (c == NULL || c->argc == RCACHE_CMD_MAX_ARGS)
 		return;
 	if (is_static) {
 		c->argv[c->argc++] = arg;
