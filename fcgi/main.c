@@ -4,6 +4,7 @@
  *   serve         prefork FastCGI server (fcgi/master.c)
  *   migrate       apply embedded schema migrations
  *   seed          deterministic demo data
+ *   rebuild-cache rebuild the Redis leaderboard ranks from PostgreSQL
  *   check-config  validate the environment, print it redacted
  *   version       version and git revision
  *
@@ -20,6 +21,8 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "fcgi/master.h"
+#include "api/app.h"
+#include "leaderboard/ranks.h"
 #include "store/migrate.h"
 #include "store/seed.h"
 
@@ -33,6 +36,7 @@ struct command {
 static int cmd_serve(int argc, char **argv);
 static int cmd_migrate(int argc, char **argv);
 static int cmd_seed(int argc, char **argv);
+static int cmd_rebuild_cache(int argc, char **argv);
 static int cmd_check_config(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -47,6 +51,10 @@ static const struct command commands[] = {
 	{"seed", cmd_seed, "create deterministic demo players",
 	 "rankpulse seed --players N [--if-empty] [--env-file FILE]\n"
 	 "  Creates players demo000001..N and an admin account (password " SEED_DEMO_PASSWORD ").\n"},
+	{"rebuild-cache", cmd_rebuild_cache, "rebuild the Redis leaderboard ranks from PostgreSQL",
+	 "rankpulse rebuild-cache [--env-file FILE]\n"
+	 "  Starts a new cache epoch, builds the all-time and current-season boards and\n"
+	 "  drops the keys of older epochs. Readers use PostgreSQL until a board is ready.\n"},
 	{"check-config", cmd_check_config, "validate configuration and print it (secrets redacted)",
 	 "rankpulse check-config [--env-file FILE]\n"
 	 "  Exits non-zero and names the bad variable when the configuration is invalid.\n"},
@@ -176,6 +184,24 @@ static int cmd_seed(int argc, char **argv)
 		return 2;
 	}
 	return seed_players(config.database_url, players, if_empty, stdout) == RP_OK ? 0 : 1;
+}
+
+static int cmd_rebuild_cache(int argc, char **argv)
+{
+	const char *env_file;
+	int rc = load_config(&argc, argv, &env_file);
+	if (rc != 0 || (rc = no_extra_args(argc, argv, "rebuild-cache")) != 0)
+		return rc;
+	if (sodium_init() < 0)
+		return 1;
+	struct app app;
+	if (app_init(&app, &config, NULL) != RP_OK) {
+		fprintf(stderr, "rankpulse rebuild-cache: cannot initialise\n");
+		return 1;
+	}
+	enum rp_err e = ranks_rebuild_all(&app, stdout);
+	app_free(&app);
+	return e == RP_OK ? 0 : 1;
 }
 
 static int cmd_check_config(int argc, char **argv)

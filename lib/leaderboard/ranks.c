@@ -557,6 +557,7 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 		for (int i = 0; i < 2; i++)
 			seqs->rank_before[b][i] = seqs->rank_after[b][i] = -1;
 	long long epoch;
+	cached_epoch = -1; /* writes must target the current epoch: re-read it */
 	if (epoch_get(app, &epoch) != RP_OK) {
 		cache_dirty = 1;
 		return;
@@ -622,6 +623,7 @@ void ranks_player_removed(struct app *app, const char *player_id, const char *co
 {
 	long long epoch;
 	enum rp_err err;
+	cached_epoch = -1;
 	if (epoch_get(app, &epoch) != RP_OK) {
 		cache_dirty = 1;
 		return;
