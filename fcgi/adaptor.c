@@ -52,6 +52,7 @@ void adaptor_read(FCGX_Request *fr, struct request *req)
 	req->authorization = param(fr, "HTTP_AUTHORIZATION");
 	req->if_none_match = param(fr, "HTTP_IF_NONE_MATCH");
 	req->idempotency_key = param(fr, "HTTP_IDEMPOTENCY_KEY");
+	req->last_event_id = param(fr, "HTTP_LAST_EVENT_ID");
 
 	const char *cl = param(fr, "CONTENT_LENGTH");
 	if (cl != NULL && cl[0] != '\0') {

@@ -60,4 +60,12 @@ enum rp_err handle_season_close(struct request *req, struct response *res);
 void leaderboard_player_ranks(struct request *req, const char *player, const char *country,
 			      long *global_rank, long *country_rank, long long *seq);
 
+/* realtime.c: subscriber admission (X-Accel-Redirect to nchan) */
+enum rp_err handle_rt_leaderboard(struct request *req, struct response *res);
+enum rp_err handle_rt_leaderboard_country(struct request *req, struct response *res);
+enum rp_err handle_rt_leaderboard_season(struct request *req, struct response *res);
+enum rp_err handle_rt_match(struct request *req, struct response *res);
+enum rp_err handle_rt_player(struct request *req, struct response *res);
+enum rp_err handle_rt_me(struct request *req, struct response *res);
+
 #endif

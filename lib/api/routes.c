@@ -45,6 +45,13 @@ static const struct route routes[] = {
 	{HTTP_GET, "/seasons", handle_season_list, 0},
 	{HTTP_POST, "/seasons", handle_season_create, 0},
 	{HTTP_POST, "/seasons/{id}/close", handle_season_close, 0},
+
+	{HTTP_GET, "/rt/leaderboard", handle_rt_leaderboard, 0},
+	{HTTP_GET, "/rt/leaderboard/{cc}", handle_rt_leaderboard_country, 0},
+	{HTTP_GET, "/rt/leaderboard/season/{id}", handle_rt_leaderboard_season, 0},
+	{HTTP_GET, "/rt/matches/{id}", handle_rt_match, 0},
+	{HTTP_GET, "/rt/players/{id}", handle_rt_player, 0},
+	{HTTP_GET, "/rt/me", handle_rt_me, 0},
 };
 
 static const struct route_table table = {routes, sizeof(routes) / sizeof(routes[0])};

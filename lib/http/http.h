@@ -71,6 +71,7 @@ struct request {
 	const char *authorization;
 	const char *if_none_match;
 	const char *idempotency_key;
+	const char *last_event_id;   /* EventSource reconnects */
 	/* set by the router */
 	const struct route *route;
 	const char *params[HTTP_MAX_PARAMS];

@@ -564,6 +564,17 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 	}
 	static struct cmdbuf cb; /* large: keep off the stack */
 	cb.n = 0;
+	/* ranks are only meaningful on complete (ready) groups */
+	char ready[160];
+	struct rcache_cmd *c = cmd_begin(&cb);
+	snprintf(ready, sizeof(ready), "lb:%lld:ready:all-time", epoch);
+	cmd_arg(&cb, c, "EXISTS", true);
+	cmd_arg(&cb, c, ready, false);
+	c = cmd_begin(&cb);
+	snprintf(ready, sizeof(ready), "lb:%lld:ready:%s", epoch, season ? season : "--");
+	cmd_arg(&cb, c, "EXISTS", true);
+	cmd_arg(&cb, c, ready, false);
+	size_t first_probe = cb.n;
 	add_rank_probes(&cb, epoch, ups, season);
 	size_t first_update = cb.n;
 	for (int i = 0; i < 2; i++) {
@@ -594,8 +605,17 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 		log_warn("leaderboard ranks not updated (redis unavailable); cache will be rebuilt");
 		return;
 	}
-	read_rank_probes(rep, seqs->rank_before);
+	bool all_ready = reply_int(rep[0]) == 1, season_ready = reply_int(rep[1]) == 1;
+	read_rank_probes(rep + first_probe, seqs->rank_before);
 	read_rank_probes(rep + probes_after, seqs->rank_after);
+	for (int i = 0; i < 2; i++) {
+		if (!all_ready)
+			seqs->rank_before[RANK_BOARD_GLOBAL][i] = seqs->rank_after[RANK_BOARD_GLOBAL][i] =
+				seqs->rank_before[RANK_BOARD_COUNTRY][i] =
+					seqs->rank_after[RANK_BOARD_COUNTRY][i] = -1;
+		if (!season_ready)
+			seqs->rank_before[RANK_BOARD_SEASON][i] = seqs->rank_after[RANK_BOARD_SEASON][i] = -1;
+	}
 	for (size_t i = first_update; i < probes_after; i++)
 		if (rep[i] == NULL || rep[i]->type == REDIS_REPLY_ERROR) {
 			cache_dirty = 1;

@@ -123,6 +123,13 @@ static int send_all(int fd, const char *p, size_t n, long long deadline_us)
 enum rp_err nchan_http(const struct nchan_target *t, const char *method, const char *path,
 		       const char *body, size_t len, int timeout_ms, int *status)
 {
+	return nchan_exchange(t, method, path, body, len, timeout_ms, status, NULL, 0);
+}
+
+enum rp_err nchan_exchange(const struct nchan_target *t, const char *method, const char *path,
+			   const char *body, size_t len, int timeout_ms, int *status, char *out,
+			   size_t outcap)
+{
 	long long deadline = clock_us() + (long long)timeout_ms * 1000;
 	int fd = open_conn(t, deadline);
 	if (fd < 0)
@@ -138,7 +145,7 @@ enum rp_err nchan_http(const struct nchan_target *t, const char *method, const c
 		return RP_EUNAVAIL;
 	}
 	/* Read until EOF; only the status line matters. */
-	char resp[1024];
+	char resp[4096];
 	size_t got = 0;
 	for (;;) {
 		if (wait_fd(fd, POLLIN, deadline) <= 0) {
@@ -163,6 +170,10 @@ enum rp_err nchan_http(const struct nchan_target *t, const char *method, const c
 	if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1)
 		return RP_EUNAVAIL;
 	*status = code;
+	if (out != NULL && outcap > 0) {
+		const char *b = strstr(resp, "\r\n\r\n");
+		snprintf(out, outcap, "%s", b ? b + 4 : "");
+	}
 	return RP_OK;
 }
 

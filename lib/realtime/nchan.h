@@ -29,6 +29,10 @@ enum rp_err nchan_target_parse(const char *url, struct nchan_target *t) RP_MUSTC
  */
 enum rp_err nchan_http(const struct nchan_target *t, const char *method, const char *path,
 		       const char *body, size_t len, int timeout_ms, int *status) RP_MUSTCHECK;
+/* Like nchan_http, and copies the response body (truncated, NUL-terminated) into out. */
+enum rp_err nchan_exchange(const struct nchan_target *t, const char *method, const char *path,
+			   const char *body, size_t len, int timeout_ms, int *status, char *out,
+			   size_t outcap) RP_MUSTCHECK;
 /* RP_OK when the nchan status endpoint answers 200. */
 enum rp_err nchan_check(const struct nchan_target *t) RP_MUSTCHECK;
 
