@@ -285,4 +285,140 @@ sub app_log_json_since {
 	return @out;
 }
 
+
+# ---------------------------------------------------------------------------
+# Helpers for t/integration/ (appended; the subs above are unchanged).
+
+# run_cmd(\@cmd, $stdin) -> (exit status, stdout, stderr), no shell.  Public
+# face of _run for tests that run the binary with a controlled environment.
+sub run_cmd {
+	my ($cmd, $stdin) = @_;
+	return _run($cmd, $stdin);
+}
+
+# psql_bg($sql): run SQL in a background psql session (as the stack user,
+# output discarded); returns its pid.  Reap it with wait_pid($pid).
+sub psql_bg {
+	my ($sql) = @_;
+	_need();
+	my $psql = $ENVV{PSQL} || 'psql';
+	my @cmd = (_as_user(), $psql, '-XAtq', '-v', 'ON_ERROR_STOP=1',
+		'-d', $ENVV{DATABASE_URL}, '-c', $sql);
+	my $pid = fork;
+	croak "fork: $!" unless defined $pid;
+	if ($pid == 0) {
+		open STDIN,  '<', '/dev/null';
+		open STDOUT, '>', '/dev/null';
+		open STDERR, '>', '/dev/null';
+		exec @cmd or POSIX::_exit(127);
+	}
+	return $pid;
+}
+
+# wait_pid($pid, $timeout = 10): reap a child; its exit status, or undef if
+# it is still running after the timeout.
+sub wait_pid {
+	my ($pid, $timeout) = @_;
+	require POSIX;
+	my $deadline = time + ($timeout // 10);
+	while (1) {
+		my $r = waitpid $pid, POSIX::WNOHANG();
+		return $? >> 8 if $r == $pid;
+		return -1 if $r < 0;
+		return undef if time >= $deadline;
+		sleep 0.05;
+	}
+}
+
+# get_json($path, \%headers) -> (HTTP status, decoded JSON body or undef, tx).
+sub get_json {
+	my ($path, $headers) = @_;
+	my $tx = ua()->get(url($path) => $headers // {});
+	my $res = $tx->res;
+	my $json = eval { $res->json };
+	return ($res->code // 0, $json, $tx);
+}
+
+# health_state() -> 'healthy' / 'degraded' / 'unhealthy' / 'down' (no JSON).
+sub health_state {
+	my ($code, $j) = get_json('/api/health');
+	return 'down' unless ref $j eq 'HASH' && defined $j->{status};
+	return $j->{status};
+}
+
+# wait_healthy($timeout = 15): true once /api/health answers 200 healthy with
+# database, redis and websocket up on every try of a short run of requests
+# (several workers answer; each caches its checks for up to 1 s).
+sub wait_healthy {
+	my ($timeout) = @_;
+	return wait_for(sub {
+		for (1 .. 4) {
+			my ($code, $j) = get_json('/api/health');
+			return 0 unless $code == 200 && ref $j eq 'HASH'
+				&& ($j->{status} // '') eq 'healthy';
+		}
+		return 1;
+	}, $timeout // 15, 0.2);
+}
+
+# restore_stack($timeout = 30): start every component that is not running
+# (postgres, redis, app, nginx in that order) and wait until healthy.  For END
+# blocks of tests that stop things; true when the stack is healthy again.
+sub restore_stack {
+	my ($timeout) = @_;
+	return 0 unless $LOADED;
+	for my $s (qw(postgres redis app nginx)) {
+		next if service_pid($s);
+		start_service($s);
+	}
+	# A master that lost workers respawns them; wait for the full pool too.
+	my $want = $ENVV{WORKERS} || 4;
+	wait_for(sub { my @p = app_pids(); @p == $want + 1 }, 15, 0.2);
+	return wait_healthy($timeout // 30);
+}
+
+# metrics_text(): the body of GET /api/metrics (dies unless 200).
+sub metrics_text {
+	my $tx = ua()->get(url('/api/metrics'));
+	my $code = $tx->res->code // 0;
+	croak "GET /api/metrics: $code" unless $code == 200;
+	return $tx->res->body;
+}
+
+# metric_samples($text) -> list of [name, {labels}, value].
+sub metric_samples {
+	my ($text) = @_;
+	my @out;
+	for my $line (split /\n/, $text) {
+		next if $line =~ /^\s*(?:#|$)/;
+		next unless $line =~ /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+		my ($name, $lbl, $val) = ($1, $2 // '', $3);
+		my %l;
+		while ($lbl =~ /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g) {
+			(my $v = $2) =~ s/\\(.)/$1 eq 'n' ? "\n" : $1/ge;
+			$l{$1} = $v;
+		}
+		$val = 9**9**9 if $val eq '+Inf';
+		push @out, [ $name, \%l, $val ];
+	}
+	return @out;
+}
+
+# metric_value($text, $name, \%labels): the sum of the samples of $name whose
+# labels include %labels (0 when there are none; undef if $name is absent).
+sub metric_value {
+	my ($text, $name, $want) = @_;
+	$want //= {};
+	my ($sum, $seen) = (0, 0);
+	SAMPLE: for my $s (metric_samples($text)) {
+		next unless $s->[0] eq $name;
+		$seen = 1;
+		for my $k (keys %$want) {
+			next SAMPLE unless defined $s->[1]{$k} && $s->[1]{$k} eq $want->{$k};
+		}
+		$sum += $s->[2];
+	}
+	return $seen ? $sum : undef;
+}
+
 1;
