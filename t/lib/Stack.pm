@@ -285,6 +285,7 @@ sub app_log_json_since {
 	return @out;
 }
 
+1;
 
 # ---------------------------------------------------------------------------
 # Helpers for t/integration/ (appended; the subs above are unchanged).
@@ -301,6 +302,7 @@ sub run_cmd {
 sub psql_bg {
 	my ($sql) = @_;
 	_need();
+	require POSIX;
 	my $psql = $ENVV{PSQL} || 'psql';
 	my @cmd = (_as_user(), $psql, '-XAtq', '-v', 'ON_ERROR_STOP=1',
 		'-d', $ENVV{DATABASE_URL}, '-c', $sql);
