@@ -8,53 +8,87 @@
  */
 #include "fcgi/adaptor.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/log.h"
 
-static const char *param(FCGX_Request *fr, const char *name)
+/* The params we read, gathered in one pass over the environment. */
+struct params {
+	const char *document_uri, *request_uri, *method, *query, *content_type, *content_length;
+	const char *remote_addr, *request_id, *authorization, *if_none_match, *idempotency_key;
+	const char *last_event_id;
+};
+
+static void gather(FCGX_Request *fr, struct params *p)
 {
-	return FCGX_GetParam(name, fr->envp);
+	static const struct {
+		const char *name;
+		size_t len;
+		size_t offset;
+	} wanted[] = {
+#define W(n, f) {n "=", sizeof(n), offsetof(struct params, f)}
+		W("DOCUMENT_URI", document_uri),
+		W("REQUEST_URI", request_uri),
+		W("REQUEST_METHOD", method),
+		W("QUERY_STRING", query),
+		W("CONTENT_TYPE", content_type),
+		W("CONTENT_LENGTH", content_length),
+		W("REMOTE_ADDR", remote_addr),
+		W("REQUEST_ID", request_id),
+		W("HTTP_AUTHORIZATION", authorization),
+		W("HTTP_IF_NONE_MATCH", if_none_match),
+		W("HTTP_IDEMPOTENCY_KEY", idempotency_key),
+		W("HTTP_LAST_EVENT_ID", last_event_id),
+#undef W
+	};
+	memset(p, 0, sizeof(*p));
+	for (char **e = fr->envp; e != NULL && *e != NULL; e++) {
+		const char *kv = *e;
+		for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+			if (kv[0] == wanted[i].name[0] && strncmp(kv, wanted[i].name, wanted[i].len) == 0) {
+				*(const char **)((char *)p + wanted[i].offset) = kv + wanted[i].len;
+				break;
+			}
+		}
+	}
 }
 
 /* Path from DOCUMENT_URI (nginx: decoded, normalised), else REQUEST_URI. */
-static const char *request_path(FCGX_Request *fr, struct arena *a)
+static const char *request_path(const struct params *p, struct arena *a)
 {
-	const char *p = param(fr, "DOCUMENT_URI");
-	if (p != NULL && p[0] == '/')
-		return p;
-	p = param(fr, "REQUEST_URI");
-	if (p == NULL || p[0] != '/')
+	if (p->document_uri != NULL && p->document_uri[0] == '/')
+		return p->document_uri;
+	const char *u = p->request_uri;
+	if (u == NULL || u[0] != '/')
 		return "/";
-	const char *q = strchr(p, '?');
-	return q ? arena_strndup(a, p, (size_t)(q - p)) : p;
+	const char *q = strchr(u, '?');
+	return q ? arena_strndup(a, u, (size_t)(q - u)) : u;
 }
 
 void adaptor_read(FCGX_Request *fr, struct request *req)
 {
 	struct arena *a = req->arena;
-	req->method_name = param(fr, "REQUEST_METHOD");
-	if (req->method_name == NULL)
-		req->method_name = "GET";
+	struct params p;
+	gather(fr, &p);
+	req->method_name = p.method ? p.method : "GET";
 	req->method = http_method_parse(req->method_name);
 	if (req->method == HTTP_METHOD_OTHER)
 		req->method_name = "OTHER"; /* never log client-chosen bytes */
-	const char *path = request_path(fr, a);
+	const char *path = request_path(&p, a);
 	req->path = path ? path : "/";
-	const char *q = param(fr, "QUERY_STRING");
-	req->query = q ? q : "";
-	req->content_type = param(fr, "CONTENT_TYPE");
-	const char *ra = param(fr, "REMOTE_ADDR");
-	req->remote_addr = ra ? ra : "";
-	req->request_id = param(fr, "REQUEST_ID");
-	req->authorization = param(fr, "HTTP_AUTHORIZATION");
-	req->if_none_match = param(fr, "HTTP_IF_NONE_MATCH");
-	req->idempotency_key = param(fr, "HTTP_IDEMPOTENCY_KEY");
-	req->last_event_id = param(fr, "HTTP_LAST_EVENT_ID");
+	req->query = p.query ? p.query : "";
+	req->content_type = p.content_type;
+	req->remote_addr = p.remote_addr ? p.remote_addr : "";
+	req->request_id = p.request_id;
+	req->authorization = p.authorization;
+	req->if_none_match = p.if_none_match;
+	req->idempotency_key = p.idempotency_key;
+	req->last_event_id = p.last_event_id;
 
-	const char *cl = param(fr, "CONTENT_LENGTH");
+	const char *cl = p.content_length;
 	if (cl != NULL && cl[0] != '\0') {
 		char *end;
 		long long v = strtoll(cl, &end, 10);
@@ -86,12 +120,20 @@ void adaptor_read(FCGX_Request *fr, struct request *req)
 
 void adaptor_write(FCGX_Request *fr, const struct request *req, const struct response *res)
 {
-	FCGX_FPrintF(fr->out, "Status: %d %s\r\nContent-Type: %s\r\n", res->status,
-		     http_status_text(res->status), res->content_type);
+	/* headers are assembled in the arena and written with one call */
+	struct buf h;
+	buf_init(&h, req->arena);
+	buf_printf(&h, "Status: %d %s\r\nContent-Type: %s\r\n", res->status,
+		   http_status_text(res->status), res->content_type);
 	for (size_t i = 0; i < res->nheaders; i++)
-		FCGX_FPrintF(fr->out, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
+		buf_printf(&h, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
 	bool body = req->method != HTTP_HEAD && res->status != 204 && res->status != 304;
-	FCGX_FPrintF(fr->out, "Content-Length: %lu\r\n\r\n", body ? (unsigned long)res->body.len : 0UL);
+	buf_printf(&h, "Content-Length: %lu\r\n\r\n", body ? (unsigned long)res->body.len : 0UL);
+	if (h.failed) {
+		FCGX_FPrintF(fr->out, "Status: 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	FCGX_PutStr(h.data, (int)h.len, fr->out);
 	if (body && res->body.len > 0)
 		FCGX_PutStr(res->body.data, (int)res->body.len, fr->out);
 }

@@ -59,6 +59,7 @@ static void worker_signals(sigset_t *stopset)
 int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 {
 	sigset_t stopset;
+	log_reset_pid();
 	worker_signals(&stopset);
 	if (sodium_init() < 0) {
 		log_error("worker: libsodium init failed");

@@ -12,6 +12,12 @@
 #include <unistd.h>
 
 static int log_threshold = 2; /* info */
+static long cached_pid;       /* 0 = ask the kernel (reset in every new worker) */
+
+void log_reset_pid(void)
+{
+	cached_pid = (long)getpid();
+}
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void log_set_level(int level)
@@ -88,7 +94,7 @@ static void line_begin(char *line, size_t cap, size_t *pos, int level)
 	put_raw(line, cap, pos, "\",\"level\":\"");
 	put_raw(line, cap, pos, level_names[level]);
 	char pid[32];
-	snprintf(pid, sizeof(pid), "\",\"pid\":%ld", (long)getpid());
+	snprintf(pid, sizeof(pid), "\",\"pid\":%ld", cached_pid ? cached_pid : (long)getpid());
 	put_raw(line, cap, pos, pid);
 }
 

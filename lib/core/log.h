@@ -10,6 +10,8 @@
 enum log_level;
 
 void log_set_level(int level);
+/* Remember the pid for log lines; call after fork in each worker. */
+void log_reset_pid(void);
 int log_enabled(int level);
 /* level: LOG_ERROR..LOG_DEBUG from config.h */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

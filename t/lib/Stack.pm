@@ -424,3 +424,165 @@ sub metric_value {
 }
 
 1;
+
+# ---------------------------------------------------------------------------
+# Stack::T — helpers of t/integration/2xx (matches, boards, seasons); own
+# package so the names cannot collide with other appended helpers.
+{
+	package Stack::T;
+	use strict;
+	use warnings;
+	use Mojo::JSON qw(decode_json encode_json);
+
+	our $PASSWORD = 'Integration-pass-1';
+
+	# tag(): short per-process tag for unique usernames / ids ([a-z0-9]).
+	my $TAG;
+	sub tag {
+		return $TAG //= lc(sprintf '%x%04x', time % 0xffffff, $$ % 0xffff);
+	}
+
+	# call($method, $path, json => $data | body => $raw, token => $t,
+	#      headers => {...}, ua => $ua, content_type => $ct) -> tx
+	sub call {
+		my ($method, $path, %o) = @_;
+		my $ua = $o{ua} // Stack::ua();
+		my %h = %{ $o{headers} // {} };
+		$h{Authorization} = "Bearer $o{token}" if defined $o{token};
+		my @body;
+		if (exists $o{json}) {
+			$h{'Content-Type'} //= 'application/json';
+			@body = (encode_json($o{json}));
+		} elsif (defined $o{body}) {
+			$h{'Content-Type'} //= $o{content_type} // 'application/json';
+			@body = ($o{body});
+		}
+		my $url = $path =~ m{^https?://} ? $path : Stack::url($path);
+		return $ua->start($ua->build_tx($method => $url => \%h => @body));
+	}
+
+	# body_json($tx): decoded JSON body, undef if none.
+	sub body_json {
+		my ($tx) = @_;
+		return eval { decode_json($tx->res->body) };
+	}
+
+	# invalidate_boards(): new Redis epoch, so the boards rebuild from
+	# PostgreSQL on the next read (after writes made with psql).
+	sub invalidate_boards { Stack::redis_cli('INCR', 'lb:epoch') }
+
+	# login($username) -> access token (dies on failure).
+	sub login {
+		my ($username, %o) = @_;
+		my $tx = call(POST => '/api/auth/login',
+			json => { username => $username, password => $PASSWORD }, ua => $o{ua});
+		my $j = body_json($tx);
+		die "login $username: " . ($tx->res->code // 'no answer') . ' ' . $tx->res->body . "\n"
+			unless ($tx->res->code // 0) == 200 && $j->{token};
+		return $j->{token};
+	}
+
+	# make_admin($player) -> token of $player after promotion to admin.
+	sub make_admin {
+		my ($p) = @_;
+		Stack::psql("UPDATE players SET role = 'admin' WHERE id = '$p->{id}'");
+		return $p->{token} = login($p->{username});
+	}
+
+	# setup_players(prefix => 't200', n => 4, country => 'IS', addr => '127.0.4.1',
+	#               login => N)
+	# -> ($registered, @players).  $registered is registered over HTTP from
+	# source address addr (no country; {id, username, token}); @players (n of
+	# them, {id, username}, the first `login` of them with a token) are
+	# inserted with psql (same password), each with its all-time board row.
+	# The Redis boards are invalidated afterwards.
+	sub setup_players {
+		my (%o) = @_;
+		my $pfx = "$o{prefix}_" . tag();
+		require Mojo::UserAgent;
+		my $rua = Mojo::UserAgent->new(request_timeout => 10,
+			$o{addr} ? (local_address => $o{addr}) : ());
+		my $name = "${pfx}_r";
+		my $tx = call(POST => '/api/auth/register', ua => $rua, json => {
+			username => $name, email => "$name\@example.com", password => $PASSWORD });
+		my $j = body_json($tx);
+		die "register $name: " . ($tx->res->code // 'no answer') . ' ' . $tx->res->body . "\n"
+			unless ($tx->res->code // 0) == 201 && $j->{token};
+		my $reg = { id => $j->{user}{id}, username => $name, token => $j->{token} };
+		my @p;
+		my $n = $o{n} // 0;
+		if ($n > 0) {
+			my $cc = defined $o{country} ? "'$o{country}'" : 'NULL';
+			my @rows = Stack::psql(<<"SQL");
+WITH src AS (SELECT '${pfx}_' || lpad(g::text, 3, '0') AS u, g FROM generate_series(1, $n) g),
+p AS (INSERT INTO players (username, email, password_hash, display_name, country_code)
+      SELECT u, u || '\@example.com', (SELECT password_hash FROM players WHERE id = '$reg->{id}'),
+             'Player ' || u, $cc FROM src ORDER BY g RETURNING id, username, country_code),
+e AS (INSERT INTO leaderboard_entries (season_id, player_id, elo, country_code, reached_at)
+      SELECT 'all-time', id, 1200, country_code, date_trunc('milliseconds', now()) FROM p)
+SELECT id || '|' || username FROM p ORDER BY username;
+SQL
+			for my $r (@rows) {
+				my ($id, $u) = split /\|/, $r;
+				push @p, { id => $id, username => $u };
+			}
+			die "setup_players: inserted " . scalar(@p) . " of $n\n" unless @p == $n;
+			invalidate_boards();
+		}
+		for my $i (0 .. ($o{login} // 0) - 1) {
+			last if $i >= @p;
+			$p[$i]{token} = login($p[$i]{username});
+		}
+		return ($reg, @p);
+	}
+
+	# Rating rules of SPEC §5, independently: K by games played, expected
+	# score, rounding half away from zero.
+	sub elo_k { return $_[0] < 30 ? 40 : 24 }
+	sub elo_round { my ($x) = @_; return $x >= 0 ? int($x + 0.5) : -int(-$x + 0.5) }
+	sub elo_expected { my ($ra, $rb) = @_; return 1 / (1 + 10**(($rb - $ra) / 400)) }
+
+	# elo_new($ra, $rb, $games_a, $score_a) -> ($new_a, $k_a)
+	sub elo_new {
+		my ($ra, $rb, $ga, $sa) = @_;
+		my $k = elo_k($ga);
+		return (elo_round($ra + $k * ($sa - elo_expected($ra, $rb))), $k);
+	}
+
+	# A player's record as SPEC §5 maintains it.
+	sub rec_new {
+		my (%o) = @_;
+		return { elo => 1200, peak => 1200, lowest => 1200, games => 0, wins => 0,
+			losses => 0, draws => 0, streak => 0, best => 0, %o };
+	}
+
+	# rate(\%rec_a, \%rec_b, $score_a): apply a rated result to both records;
+	# returns ([before, after, delta, k] of a, same of b).
+	sub rate {
+		my ($a, $b, $sa) = @_;
+		my ($na, $ka) = elo_new($a->{elo}, $b->{elo}, $a->{games}, $sa);
+		my ($nb, $kb) = elo_new($b->{elo}, $a->{elo}, $b->{games}, 1 - $sa);
+		my @out = ([ $a->{elo}, $na, $na - $a->{elo}, $ka ], [ $b->{elo}, $nb, $nb - $b->{elo}, $kb ]);
+		for ([ $a, $na, $sa ], [ $b, $nb, 1 - $sa ]) {
+			my ($r, $new, $s) = @$_;
+			$r->{elo} = $new;
+			$r->{peak} = $new if $new > $r->{peak};
+			$r->{lowest} = $new if $new < $r->{lowest};
+			$r->{games}++;
+			if ($s == 1) {
+				$r->{wins}++;
+				$r->{streak} = $r->{streak} > 0 ? $r->{streak} + 1 : 1;
+				$r->{best} = $r->{streak} if $r->{streak} > $r->{best};
+			} elsif ($s == 0) {
+				$r->{losses}++;
+				$r->{streak} = $r->{streak} < 0 ? $r->{streak} - 1 : -1;
+			} else {
+				$r->{draws}++;
+				$r->{streak} = 0;
+			}
+		}
+		return @out;
+	}
+}
+
+1;
