@@ -59,6 +59,7 @@ usage() {
 	cat <<'EOF'
 usage: scripts/stack.sh start|stop|run|status [--dir DIR] [--port PORT]
        scripts/stack.sh start-service|stop-service postgres|redis|app|nginx [--dir DIR]
+       scripts/stack.sh start-node NAME --port PORT | stop-node NAME [--dir DIR]
 
   start          start every component (idempotent), write DIR/stack.env
   run            start, print the URLs, stay in the foreground; Ctrl-C stops
@@ -66,6 +67,8 @@ usage: scripts/stack.sh start|stop|run|status [--dir DIR] [--port PORT]
   status         show what is running (exit 3 if something is stopped)
   start-service  start one component of an existing stack
   stop-service   stop one component (to simulate an outage)
+  start-node     start an extra nginx node sharing channels via NCHAN_REDIS_URL
+  stop-node      stop that node
 
 env: RANKPULSE_BIN STACK_DIR PORT WORKERS SEED_PLAYERS STACK_FAST STACK_NO_APP
      STACK_APP_ENV LOG_LEVEL STACK_PASS_ENV
@@ -84,6 +87,17 @@ start-service | stop-service)
 	[ $# -gt 0 ] && shift
 	case $SERVICE in
 	postgres | redis | app | nginx) ;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+	;;
+start-node | stop-node)
+	NODE_NAME=${1:-}
+	[ $# -gt 0 ] && shift
+	case $NODE_NAME in
+	[a-z0-9]*) ;;
 	*)
 		usage >&2
 		exit 2
@@ -715,12 +729,24 @@ render_nginx() {
 		-e "s|@RUN_DIR@|$(sed_escape "$RUN_DIR")|g"
 		-e "s|@WWW_DIR@|$(sed_escape "$WWW_DIR")|g"
 		-e "s|@FCGI_SOCKET@|$(sed_escape "$FCGI_SOCKET")|g"
+		-e "s|@NCHAN_SOCKET@|$(sed_escape "$NCHAN_SOCKET")|g"
+		-e "s|@NCHAN_REDIS_URL@|$(sed_escape "${NCHAN_REDIS_URL:-}")|g"
 		-e "s|@USER_DIRECTIVE@|$(sed_escape "$user_directive")|g"
 	)
 	sed "${seds[@]}" "$REPO/conf/nginx/local.conf.in" | write_file "$NGINX_CONF" 0644
 	sed "${seds[@]}" "$REPO/conf/nginx/rankpulse-locations.conf" |
 		write_file "$NGINX_PREFIX/rankpulse-locations.conf" 0644
 	write_file "$NGINX_PREFIX/fastcgi_params.conf" 0644 <"$REPO/conf/nginx/fastcgi_params.conf"
+	# nchan storage: shared memory, or Redis when NCHAN_REDIS_URL is set
+	if [ -n "${NCHAN_REDIS_URL:-}" ]; then
+		write_file "$NGINX_PREFIX/nchan-storage.conf" 0644 <"$REPO/conf/nginx/nchan-redis.conf"
+		sed "${seds[@]}" "$REPO/conf/nginx/nchan-redis-upstream.conf.in" |
+			write_file "$NGINX_PREFIX/nchan-upstream.conf" 0644
+	else
+		write_file "$NGINX_PREFIX/nchan-storage.conf" 0644 <"$REPO/conf/nginx/nchan-memory.conf"
+		printf '# nchan uses shared memory: no Redis upstream\n' |
+			write_file "$NGINX_PREFIX/nchan-upstream.conf" 0644
+	fi
 	if grep -q '@[A-Z_]*@' "$NGINX_CONF" "$NGINX_PREFIX/rankpulse-locations.conf"; then
 		die "unrendered placeholder in the nginx config: $(grep -ho '@[A-Z_]*@' \
 			"$NGINX_CONF" "$NGINX_PREFIX/rankpulse-locations.conf" | sort -u | tr '\n' ' ')"
@@ -908,6 +934,35 @@ cmd_service() {
 	return 0
 }
 
+# An extra nginx node of an existing stack (multi-node nchan): its own
+# prefix DIR/nodes/NAME, port and publisher socket RUN_DIR/nchan-NAME.sock,
+# the same app socket, channels shared through NCHAN_REDIS_URL.
+cmd_node() {
+	set_user
+	resolve_dir 0
+	load_env
+	NGINX_PREFIX=$DIR/nodes/$NODE_NAME
+	NGINX_CONF=$NGINX_PREFIX/nginx.conf
+	NGINX_ERROR_LOG=$NGINX_PREFIX/logs/error.log
+	NGINX_PID_FILE=$NGINX_PREFIX/nginx.pid
+	NCHAN_SOCKET=$RUN_DIR/nchan-$NODE_NAME.sock
+	if [ "$1" = stop ]; then
+		stop_nginx
+		return 0
+	fi
+	[ -n "${NCHAN_REDIS_URL:-}" ] || die "start-node needs NCHAN_REDIS_URL (the Redis the nodes share)"
+	PORT=${OPT_PORT:?start-node needs --port}
+	local d
+	for d in "$DIR/nodes" "$NGINX_PREFIX" "$NGINX_PREFIX/logs" "$NGINX_PREFIX/temp" "$NGINX_PREFIX/cache"; do
+		if [ "$IS_ROOT" -eq 1 ]; then
+			install -d -m 0755 -o "$STACK_USER" -g "$STACK_GROUP" "$d"
+		else
+			mkdir -p "$d"
+		fi
+	done
+	start_nginx
+}
+
 RUN_STOPPING=0
 run_shutdown() {
 	local rc=$1
@@ -960,4 +1015,6 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 start-service) cmd_service start ;;
 stop-service) cmd_service stop ;;
+start-node) cmd_node start ;;
+stop-node) cmd_node stop ;;
 esac

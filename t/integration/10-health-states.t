@@ -23,6 +23,7 @@ END {
 }
 
 ok(Stack::wait_healthy(15), 'starts healthy') or BAIL_OUT('stack not healthy');
+my $metrics0 = Stack::metrics_text();
 
 # wait_health($status, $timeout): the last (code, json, tx) of /api/health once
 # it reports $status on a few consecutive tries (several workers, each with a
@@ -132,6 +133,20 @@ ok(Stack::start_service('postgres'), 'postgres started again');
 		return $bad == 0;
 	}, 15, 0.3);
 	ok($ok, 'postgres back: concurrent DB-backed requests all 200');
+}
+
+# The outages were counted.
+{
+	my $m1 = Stack::metrics_text();
+	for my $name (qw(rankpulse_redis_errors_total rankpulse_db_errors_total
+			rankpulse_redis_reconnects_total rankpulse_db_reconnects_total)) {
+		my ($a, $b) = map { Stack::metric_value($_, $name) } $metrics0, $m1;
+		ok(defined $a && defined $b && $b > $a, "$name increased (" . ($a // 'undef') . ' -> ' . ($b // 'undef') . ')');
+	}
+	my %l = (route => '/health', method => 'GET', status => '503');
+	ok((Stack::metric_value($m1, 'rankpulse_http_requests_total', \%l) // 0)
+		> (Stack::metric_value($metrics0, 'rankpulse_http_requests_total', \%l) // 0),
+		'the 503 health answers are counted');
 }
 
 done_testing();
