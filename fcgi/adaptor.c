@@ -127,8 +127,10 @@ void adaptor_write(FCGX_Request *fr, const struct request *req, const struct res
 		   http_status_text(res->status), res->content_type);
 	for (size_t i = 0; i < res->nheaders; i++)
 		buf_printf(&h, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
-	bool body = req->method != HTTP_HEAD && res->status != 204 && res->status != 304;
-	buf_printf(&h, "Content-Length: %lu\r\n\r\n", body ? (unsigned long)res->body.len : 0UL);
+	bool no_body = res->status == 204 || res->status == 304;
+	bool body = req->method != HTTP_HEAD && !no_body;
+	/* HEAD announces the length GET would send */
+	buf_printf(&h, "Content-Length: %lu\r\n\r\n", no_body ? 0UL : (unsigned long)res->body.len);
 	if (h.failed) {
 		FCGX_FPrintF(fr->out, "Status: 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
 		return;

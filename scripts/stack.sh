@@ -923,7 +923,21 @@ cmd_status() {
 cmd_service() {
 	set_user
 	resolve_dir 0
+	# The caller's values of the pass-through variables win over the ones
+	# recorded at stack start (e.g. RESULT_VERIFICATION=opponent for one test).
+	local overrides=() v kv
+	for v in $APP_PASS_VARS; do
+		if [ -n "${!v+x}" ]; then overrides+=("$v=${!v}"); fi
+	done
 	load_env
+	for kv in "${overrides[@]}"; do
+		v=${kv%%=*}
+		export "$v=${kv#*=}"
+		case " ${STACK_PASS_ENV:-} " in
+		*" $v "*) ;;
+		*) STACK_PASS_ENV="${STACK_PASS_ENV:-} $v" ;;
+		esac
+	done
 	if [ "$1" = start ]; then
 		user_exists || ensure_service_user
 		start_service "$SERVICE"

@@ -64,8 +64,9 @@ bool remote_is_loopback(const char *addr)
 {
 	if (addr == NULL || addr[0] == '\0')
 		return true; /* unix socket peer */
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	       strncmp(addr, "::ffff:127.", 11) == 0;
+	/* exactly the host's own address, as nginx's allow list */
+	return strcmp(addr, "127.0.0.1") == 0 || strcmp(addr, "::1") == 0 ||
+	       strcmp(addr, "::ffff:127.0.0.1") == 0;
 }
 
 static bool request_id_valid(const char *s)

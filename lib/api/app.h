@@ -47,7 +47,7 @@ void app_warm(struct app *app);
 void app_handle(struct app *app, struct request *req, struct response *res);
 /* Route table of the API (lib/api/routes.c). */
 const struct route_table *api_routes(void);
-/* True for 127.0.0.0/8, ::1 and unix-socket peers (empty REMOTE_ADDR). */
+/* True for 127.0.0.1, ::1 and unix-socket peers (empty REMOTE_ADDR). */
 bool remote_is_loopback(const char *addr);
 
 #endif

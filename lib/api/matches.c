@@ -467,8 +467,7 @@ static enum rp_err apply(struct request *req, const struct match *m, const struc
 			req->problem.detail = why;
 		return e;
 	}
-	memset(ar, 0, sizeof(*ar));
-	return RP_OK;
+	return result_current_ratings(req->app->db, req->arena, m, ar);
 }
 
 /* Post-commit: ranks in Redis and realtime events. Never fails the request. */

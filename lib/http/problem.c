@@ -84,8 +84,11 @@ void problem_render(const struct request *req, struct response *res, enum rp_err
 		response_header(res, "Allow", p->allow);
 	if (e == RP_EUNAUTH)
 		response_header(res, "WWW-Authenticate", "Bearer");
-	if ((e == RP_ERATELIMIT || e == RP_EUNAVAIL) && p->retry_after > 0) {
-		char *v = arena_printf(b->arena, "%u", p->retry_after);
+	unsigned retry = p->retry_after;
+	if (e == RP_EUNAVAIL && retry == 0)
+		retry = 5; /* dependencies reconnect with back-off within seconds */
+	if ((e == RP_ERATELIMIT || e == RP_EUNAVAIL) && retry > 0) {
+		char *v = arena_printf(b->arena, "%u", retry);
 		if (v != NULL)
 			response_header(res, "Retry-After", v);
 	}

@@ -196,6 +196,24 @@ enum rp_err result_apply_ratings(struct db *db, struct arena *a, const struct ma
 	return RP_OK;
 }
 
+enum rp_err result_current_ratings(struct db *db, struct arena *a, const struct match *m,
+				   struct applied_ratings *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct rating_record rec[2];
+	const char *country[2] = {NULL, NULL};
+	const char *why = NULL;
+	memset(rec, 0, sizeof(rec));
+	enum rp_err err = lock_players(db, a, m, rec, country, out->usernames, &why);
+	if (err == RP_ECONFLICT)
+		err = RP_OK; /* an unrated record does not need active players */
+	for (int i = 0; i < 2; i++) {
+		out->all[i].before = out->all[i].after = rec[i].elo;
+		out->all[i].k = 0;
+	}
+	return err;
+}
+
 const char *result_season_json(struct arena *a, const struct applied_ratings *r, const struct match *m)
 {
 	if (!r->has_season)

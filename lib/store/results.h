@@ -36,6 +36,9 @@ struct applied_ratings {
 enum rp_err result_apply_ratings(struct db *db, struct arena *a, const struct match *m,
 				 enum rating_outcome outcome1, struct applied_ratings *out,
 				 const char **why) RP_MUSTCHECK;
+/* For unrated results: both players' current ratings as before == after, k 0. */
+enum rp_err result_current_ratings(struct db *db, struct arena *a, const struct match *m,
+				   struct applied_ratings *out) RP_MUSTCHECK;
 /* Season changes as a JSON text for match_results.season_changes (arena). */
 const char *result_season_json(struct arena *a, const struct applied_ratings *r, const struct match *m);
 

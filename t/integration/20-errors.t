@@ -201,18 +201,13 @@ for my $m (@malformed) {
 	is($tx->res->code, 404, 'an unknown player is 404');
 	problem_ok($tx, 404, 'GET /players/{unknown}', app => 1);
 
-	# KNOWN BUG: nginx has no unprefixed location for health, so /health* falls
-	# through to the static `location /` (404 text/html).  Remove the TODO once
-	# conf/nginx/rankpulse-locations.conf routes ^/health to the app.
-	TODO: {
-		local $TODO = 'nginx does not pass unprefixed /health* to the app';
-		for my $path ('/health', '/health/live', '/health/ready') {
-			my $t = $ua->get(Stack::url($path));
-			my $api = $ua->get(Stack::url("/api$path"));
-			is($t->res->code, $api->res->code, "$path answers like /api$path");
-			like($t->res->headers->content_type // '', qr{^application/json\b},
-				"$path: JSON from the app");
-		}
+	# Unprefixed health routes reach the app like every other route.
+	for my $path ('/health', '/health/live', '/health/ready') {
+		my $t = $ua->get(Stack::url($path));
+		my $api = $ua->get(Stack::url("/api$path"));
+		is($t->res->code, $api->res->code, "$path answers like /api$path");
+		like($t->res->headers->content_type // '', qr{^application/json\b},
+			"$path: JSON from the app");
 	}
 }
 

@@ -129,17 +129,12 @@ is($far->get(Stack::url('/api/health/live'))->local_address, '127.0.0.2',
 		ok(($t->res->body // '') !~ /rankpulse_http/, "GET $p from 127.0.0.2: no metrics");
 		isnt($t->res->code, 200, "GET $p from 127.0.0.2: not 200");
 	}
-	# KNOWN BUG (security): `location = /api/metrics` is an exact match, but the
-	# app's router also answers /api/metrics/ — through `location /api/`, which
-	# has no allow/deny.  Remove the TODO once nginx denies every variant (e.g.
-	# `location ~ ^/(?:api/)?metrics(?:/|$)`) or the app checks REMOTE_ADDR.
-	TODO: {
-		local $TODO = 'metrics loopback-only bypass via a trailing slash';
-		for my $p ('/api/metrics/', '/api/metrics%2f', '/api/metrics%2F') {
-			my $t = $far->get(Stack::url($p));
-			ok(($t->res->body // '') !~ /rankpulse_http/, "GET $p from 127.0.0.2: no metrics");
-			isnt($t->res->code, 200, "GET $p from 127.0.0.2: not 200");
-		}
+	# Spellings that reach the app's route (trailing slash, encoded slash):
+	# nginx's regex location denies them all, and the app checks REMOTE_ADDR.
+	for my $p ('/api/metrics/', '/api/metrics%2f', '/api/metrics%2F') {
+		my $t = $far->get(Stack::url($p));
+		ok(($t->res->body // '') !~ /rankpulse_http/, "GET $p from 127.0.0.2: no metrics");
+		isnt($t->res->code, 200, "GET $p from 127.0.0.2: not 200");
 	}
 }
 
