@@ -24,6 +24,7 @@
 #include "auth/password.h"
 #include "auth/ratelimit.h"
 #include "auth/session.h"
+#include "leaderboard/ranks.h"
 #include "config/config.h"
 #include "core/arena.h"
 #include "core/log.h"
@@ -138,6 +139,9 @@ enum rp_err handle_register(struct request *req, struct response *res)
 	}
 	if (e != RP_OK)
 		return e;
+	struct rank_update ru = {.player_id = p.id, .country = p.country_code, .elo = p.elo,
+				 .reached_ms = p.created_ms, .version = p.version};
+	ranks_player_added(req->app, &ru);
 	struct session s;
 	if ((e = session_start(req, &p, &s)) != RP_OK)
 		return e;

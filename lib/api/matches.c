@@ -17,6 +17,7 @@
  * response (24 h) inside that same transaction; a retry replays it byte
  * for byte.
  */
+#include <errno.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -76,20 +77,43 @@ static bool check_uuid(const char *s, const char **why)
 	return validate_uuid(s);
 }
 
-/* ISO-8601 date-time with a zone: YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM) */
+static int digits(const char *p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/*
+ * ISO-8601 date-time with a zone: YYYY-MM-DDTHH:MM[:SS[.ffffff]](Z|±HH:MM), a
+ * real calendar date between years 1970 and 2999 (so PostgreSQL never sees a
+ * value it would refuse).
+ */
 bool check_timestamp_field(const char *s, const char **why)
 {
 	*why = "must be an ISO-8601 date-time with a time zone, e.g. 2026-12-01T18:00:00Z";
-	const char *pat = "dddd-dd-ddTdd:dd";
-	size_t i = 0;
-	for (; pat[i]; i++) {
-		char c = s[i];
-		if (pat[i] == 'd' ? (c < '0' || c > '9') : c != pat[i])
-			return false;
-	}
-	const char *p = s + i;
+	if (strlen(s) < 17 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':')
+		return false;
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	int h = digits(s + 11, 2), mi = digits(s + 14, 2);
+	if (y < 1970 || y > 2999 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+	    d > days_in_month(y, mo))
+		return false;
+	const char *p = s + 16;
 	if (p[0] == ':') {
-		if (p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9')
+		int sec = digits(p + 1, 2);
+		if (sec < 0 || sec > 59)
 			return false;
 		p += 3;
 		if (*p == '.') {
@@ -103,9 +127,10 @@ bool check_timestamp_field(const char *s, const char **why)
 	}
 	if (strcmp(p, "Z") == 0)
 		return true;
-	return (p[0] == '+' || p[0] == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
-	       p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' &&
-	       p[5] <= '9' && p[6] == '\0';
+	if ((p[0] != '+' && p[0] != '-') || p[3] != ':' || p[6] != '\0')
+		return false;
+	int zh = digits(p + 1, 2), zm = digits(p + 4, 2);
+	return zh >= 0 && zh <= 14 && zm >= 0 && zm <= 59;
 }
 
 static enum rp_err match_param(struct request *req, const char **id)
@@ -265,7 +290,8 @@ static enum rp_err list_matches(struct request *req, struct response *res, const
 		if (n > 0) {
 			raw[n] = '\0';
 			if (sscanf((const char *)raw, "%lld.%36[0-9a-f-]%n", &f.before_us, id, &used) != 2 ||
-			    used != n || !validate_uuid(id) || f.before_us <= 0)
+			    used != n || !validate_uuid(id) || f.before_us <= 0 ||
+			    f.before_us > 32503680000000000LL /* year 3000 */)
 				n = -1;
 		}
 		if (n <= 0) {
@@ -754,8 +780,9 @@ enum rp_err handle_rating_history(struct request *req, struct response *res)
 	}
 	if (before != NULL) {
 		char *end;
+		errno = 0;
 		long long b = strtoll(before, &end, 10);
-		if (*end != '\0' || b <= 0 || before[0] < '0' || before[0] > '9')
+		if (*end != '\0' || b <= 0 || errno == ERANGE || before[0] < '0' || before[0] > '9')
 			request_field_error(req, "cursor", "is not a cursor returned by this endpoint");
 	}
 	if (season != NULL && (strlen(season) > 64 || season[0] == '\0'))

@@ -21,6 +21,10 @@
 #include "leaderboard/ranks.h"
 #include "store/db.h"
 
+/* hard limits on what a cursor may carry */
+#define BOARD_RANK_MAX 100000000L
+#define BOARD_MS_MAX 32503680000000LL /* year 3000 */
+
 static const char *const period_names[PERIOD_MAX] = {"all", "season", "day", "week", "month"};
 
 const char *board_period_name(enum board_period p)
@@ -286,7 +290,8 @@ static bool cursor_decode(const char *cursor, int *value, long long *ms, char id
 	char idbuf[64];
 	int consumed = 0;
 	if (sscanf((const char *)raw, "%d.%lld.%36[0-9a-f-].%ld%n", value, ms, idbuf, rank, &consumed) != 4 ||
-	    consumed != n || strlen(idbuf) != 36 || *rank < 1 || *ms < 0)
+	    consumed != n || strlen(idbuf) != 36 || *rank < 1 || *rank > BOARD_RANK_MAX || *ms < 0 ||
+	    *ms > BOARD_MS_MAX || *value < -100000 || *value > 100000)
 		return false;
 	memcpy(id, idbuf, 37);
 	return true;

@@ -638,6 +638,27 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 	rcache_free_replies(cb.n, rep);
 }
 
+void ranks_player_added(struct app *app, const struct rank_update *u)
+{
+	long long epoch;
+	cached_epoch = -1;
+	if (epoch_get(app, &epoch) != RP_OK) {
+		cache_dirty = 1;
+		return;
+	}
+	struct cmdbuf *cb = &(struct cmdbuf){.n = 0};
+	add_elo_update(cb, epoch, "all-time", u);
+	redisReply *rep[1];
+	if (rcache_pipeline(app->redis, cb->n, cb->cmds, rep) != RP_OK) {
+		cache_dirty = 1;
+		return;
+	}
+	if (rep[0] == NULL || rep[0]->type == REDIS_REPLY_ERROR)
+		cache_dirty = 1;
+	rcache_free_replies(cb->n, rep);
+	ranks_touch(app, u->country);
+}
+
 /* ZREM player from every zset of every ready group of the current epoch. */
 void ranks_player_removed(struct app *app, const char *player_id, const char *country)
 {

@@ -52,6 +52,8 @@ struct rank_seqs {
 void ranks_after_result(struct app *app, const struct rank_update ups[2],
 			const char *season, const struct rank_update season_ups[2],
 			struct rank_seqs *seqs);
+/* A new player joins the all-time boards (global and country) at once. */
+void ranks_player_added(struct app *app, const struct rank_update *u);
 /* A deactivated player leaves every board. */
 void ranks_player_removed(struct app *app, const char *player_id, const char *country);
 /* A player's country changed: invalidate the affected groups (rebuilt on next read). */

@@ -174,6 +174,11 @@ static enum rp_err classify(struct db *db, PGresult *r)
 		if (strcmp(state, "23505") == 0 || strcmp(state, "23P01") == 0 ||
 		    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
 			return RP_ECONFLICT;
+		/* data exceptions (bad dates, out-of-range numbers): the input's fault */
+		if (strncmp(state, "22", 2) == 0) {
+			log_warn("database refused a value: sqlstate=%s", state);
+			return RP_EINVAL;
+		}
 		if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0 ||
 		    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
 			return RP_EUNAVAIL;

@@ -15,7 +15,7 @@
 enum {
 	C_ID, C_USERNAME, C_EMAIL, C_DISPLAY, C_COUNTRY, C_AVATAR, C_BIO, C_ROLE, C_ELO,
 	C_PEAK, C_LOWEST, C_GAMES, C_WINS, C_LOSSES, C_DRAWS, C_STREAK, C_BEST, C_ACTIVE,
-	C_VERSION, C_CREATED, C_UPDATED, C_LAST_ACTIVE, C_HASH, C_COUNT
+	C_VERSION, C_CREATED, C_UPDATED, C_LAST_ACTIVE, C_HASH, C_CREATED_MS, C_COUNT
 };
 
 static const char *col(struct arena *a, PGresult *r, int row, int c)
@@ -57,6 +57,7 @@ static enum rp_err decode(struct arena *a, PGresult *r, int row, struct player *
 	p->updated_at = col(a, r, row, C_UPDATED);
 	p->last_active_at = col(a, r, row, C_LAST_ACTIVE);
 	p->password_hash = col(a, r, row, C_HASH);
+	p->created_ms = atoll(PQgetvalue(r, row, C_CREATED_MS));
 	if (p->id == NULL || p->username == NULL || p->email == NULL || p->role == NULL ||
 	    p->created_at == NULL || p->password_hash == NULL)
 		return RP_ENOMEM;

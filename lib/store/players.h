@@ -33,6 +33,7 @@ struct player {
 	long long version;
 	const char *created_at, *updated_at, *last_active_at; /* ISO-8601; last may be NULL */
 	const char *password_hash;
+	long long created_ms; /* created_at in ms: a new player's reached_at */
 };
 
 struct player_new {

@@ -16,7 +16,8 @@
 	"id, username, email, display_name, country_code, avatar_url, bio, role, elo, "      \
 	"peak_elo, lowest_elo, games_played, wins, losses, draws, current_streak, "          \
 	"best_win_streak, is_active, version, " ISO("created_at") ", " ISO("updated_at") ", " \
-	ISO("last_active_at") ", password_hash"
+	ISO("last_active_at") ", password_hash, "                                             \
+	"(extract(epoch FROM date_trunc('milliseconds', created_at)) * 1000)::bigint"
 
 
 #define MATCH_COLS                                                                            \

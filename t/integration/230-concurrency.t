@@ -27,7 +27,7 @@ my $CC      = 'MT';
 my $LANES   = 24;
 my $MATCHES = 200;
 
-my ($admin, @P) = Stack::T::setup_players(prefix => 't230', n => 50, country => $CC, addr => '127.0.4.230');
+my ($admin, @P) = Stack::T::setup_players(prefix => 't230', n => 50, country => $CC, addr => '127.0.4.230', retire => 1);
 my $ADM = Stack::T::make_admin($admin);
 my %mine = map { $_->{id} => 1 } @P;
 my $idlist = join ',', map { "'$_->{id}'" } @P;

@@ -34,13 +34,9 @@ END {
 	}
 }
 
-# leftovers of earlier runs of this file on the same stack leave the board
-Stack::psql("WITH p AS (UPDATE players SET is_active = false WHERE country_code = '$CC' "
-	. "AND username LIKE 't240\\_%' AND is_active RETURNING id) "
-	. "UPDATE leaderboard_entries SET is_active = false WHERE player_id IN (SELECT id FROM p)");
-
+# retire: players of earlier runs of this file on the same stack leave the board
 my ($admin, @P) = Stack::T::setup_players(prefix => 't240', n => 30, country => $CC, login => 12,
-	addr => '127.0.4.240');
+	addr => '127.0.4.240', retire => 1);
 $ADM = Stack::T::make_admin($admin);
 
 # ties on purpose: equal elo and equal reached_at (order by id), equal elo and
@@ -310,7 +306,7 @@ compare($warm, snapshot(), 'warm vs redis back (empty)');
 subtest 'a new player is on the warm boards at once' => sub {
 	fetch("/api/leaderboards?scope=country&country=$CC&limit=100") for 1 .. 2;   # warm
 	require Mojo::UserAgent;
-	my $rua = Mojo::UserAgent->new(local_address => '127.0.4.241');
+	my $rua = Mojo::UserAgent->new(socket_options => { LocalAddr => '127.0.4.241' });
 	my $name = "t240_${tag}_new";
 	my $tx = api(POST => '/api/auth/register', ua => $rua, json => { username => $name,
 		email => "$name\@example.com", password => $Stack::T::PASSWORD, countryCode => $CC });

@@ -26,7 +26,7 @@ sub problem_ok {
 
 my $CC  = 'AD';
 my $tag = Stack::T::tag();
-my ($admin, @P) = Stack::T::setup_players(prefix => 't250', n => 4, country => $CC, login => 2, addr => '127.0.4.250');
+my ($admin, @P) = Stack::T::setup_players(prefix => 't250', n => 4, country => $CC, login => 2, addr => '127.0.4.250', retire => 1);
 my $ADM = Stack::T::make_admin($admin);
 my @open;    # seasons this file opened (closed in END)
 

@@ -490,18 +490,24 @@ sub metric_value {
 	}
 
 	# setup_players(prefix => 't200', n => 4, country => 'IS', addr => '127.0.4.1',
-	#               login => N)
+	#               login => N, retire => 1)
 	# -> ($registered, @players).  $registered is registered over HTTP from
 	# source address addr (no country; {id, username, token}); @players (n of
 	# them, {id, username}, the first `login` of them with a token) are
 	# inserted with psql (same password), each with its all-time board row.
-	# The Redis boards are invalidated afterwards.
+	# The Redis boards are invalidated afterwards.  retire => 1 first
+	# deactivates the players of earlier runs with the same prefix.
 	sub setup_players {
 		my (%o) = @_;
 		my $pfx = "$o{prefix}_" . tag();
+		if ($o{retire}) {    # players of earlier runs of the same file leave the boards
+			Stack::psql("WITH p AS (UPDATE players SET is_active = false WHERE username LIKE "
+				. "'$o{prefix}\\_%' AND is_active RETURNING id) UPDATE leaderboard_entries "
+				. "SET is_active = false WHERE player_id IN (SELECT id FROM p)");
+		}
 		require Mojo::UserAgent;
 		my $rua = Mojo::UserAgent->new(request_timeout => 10,
-			$o{addr} ? (local_address => $o{addr}) : ());
+			$o{addr} ? (socket_options => { LocalAddr => $o{addr} }) : ());
 		my $name = "${pfx}_r";
 		my $tx = call(POST => '/api/auth/register', ua => $rua, json => {
 			username => $name, email => "$name\@example.com", password => $PASSWORD });
