@@ -242,7 +242,7 @@ static enum rp_err serve_board(struct request *req, struct response *res, const 
 	}
 	if (e != RP_OK)
 		return e;
-	response_header(res, "Cache-Control", "public, max-age=1");
+	response_public_1s(res);
 	if (not_modified(req, res, board_etag(req, page.seq)))
 		return RP_OK;
 	return response_json(res, 200, page_json(&q, &page, req->arena, true));
@@ -287,7 +287,10 @@ static enum rp_err around(struct request *req, struct response *res, const char 
 	struct board_page page;
 	if ((e = board_page_offset(req->app, req->arena, &q.board, first, q.limit, &page)) != RP_OK)
 		return e;
-	response_header(res, "Cache-Control", priv ? "private, no-store" : "public, max-age=1");
+	if (priv)
+		response_header(res, "Cache-Control", "private, no-store");
+	else
+		response_public_1s(res);
 	if (!priv && not_modified(req, res, board_etag(req, page.seq)))
 		return RP_OK;
 	struct json_object *o = page_json(&q, &page, req->arena, false);
@@ -356,7 +359,7 @@ enum rp_err handle_season_list(struct request *req, struct response *res)
 	PQclear(r);
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "seasons", list);
-	response_header(res, "Cache-Control", "public, max-age=1");
+	response_public_1s(res);
 	return response_json(res, 200, o);
 }
 

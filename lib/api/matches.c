@@ -247,7 +247,7 @@ enum rp_err handle_match_get(struct request *req, struct response *res)
 		req->problem.detail = "no such match";
 	if (e != RP_OK)
 		return e;
-	response_header(res, "Cache-Control", "public, max-age=1");
+	response_public_1s(res);
 	return response_json(res, 200, match_json(&m));
 }
 
@@ -325,7 +325,7 @@ static enum rp_err list_matches(struct request *req, struct response *res, const
 		}
 	}
 	json_object_object_add(o, "nextCursor", next);
-	response_header(res, "Cache-Control", "public, max-age=1");
+	response_public_1s(res);
 	return response_json(res, 200, o);
 }
 
@@ -816,6 +816,6 @@ enum rp_err handle_rating_history(struct request *req, struct response *res)
 	json_object_object_add(o, "nextCursor",
 			       rows == limit ? json_object_new_string(PQgetvalue(r, rows - 1, 0)) : NULL);
 	PQclear(r);
-	response_header(res, "Cache-Control", "public, max-age=1");
+	response_public_1s(res);
 	return response_json(res, 200, o);
 }

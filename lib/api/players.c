@@ -48,7 +48,10 @@ static enum rp_err load_player(struct request *req, const char *id, struct playe
 
 static void cache_headers(struct response *res, bool private_view)
 {
-	response_header(res, "Cache-Control", private_view ? "private, no-store" : "public, max-age=1");
+	if (private_view)
+		response_header(res, "Cache-Control", "private, no-store");
+	else
+		response_public_1s(res);
 	if (!private_view)
 		response_header(res, "Vary", "Authorization");
 }

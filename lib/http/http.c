@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/log.h"
@@ -83,6 +84,14 @@ void response_header(struct response *res, const char *name, const char *value)
 	res->headers[res->nheaders].name = name;
 	res->headers[res->nheaders].value = value;
 	res->nheaders++;
+}
+
+void response_public_1s(struct response *res)
+{
+	response_header(res, "Cache-Control", "public, max-age=1");
+	char *v = arena_printf(res->body.arena, "@%lld", (long long)time(NULL));
+	if (v != NULL)
+		response_header(res, "X-Accel-Expires", v);
 }
 
 enum rp_err response_json(struct response *res, int status, struct json_object *o)

@@ -103,6 +103,14 @@ void request_init(struct request *req, struct arena *a);
 void response_init(struct response *res, struct arena *a);
 /* Adds a header; silently drops it past HTTP_MAX_HEADERS (a bug, logged). */
 void response_header(struct response *res, const char *name, const char *value);
+/*
+ * Mark a public answer cacheable for one second: Cache-Control for clients,
+ * and X-Accel-Expires "@<this second>" for the nginx microcache — nginx
+ * counts cache lifetimes in whole seconds, so an absolute expiry at the end
+ * of the current second keeps its staleness under one second (a relative
+ * 1 s could reach almost 2 s). nginx strips the header from the answer.
+ */
+void response_public_1s(struct response *res);
 /* Serialize o (json-c) as the response body with the given status; takes
  * ownership of o (json_object_put). Content-Type application/json. */
 enum rp_err response_json(struct response *res, int status, struct json_object *o) RP_MUSTCHECK;

@@ -18,7 +18,7 @@ plan skip_all => 'no stack: RP_STACK_ENV does not describe a running stack (run 
 sub api { Stack::T::call(@_) }
 sub J   { Stack::T::body_json(@_) }
 
-my ($admin, $A, $B, $C) = Stack::T::setup_players(prefix => 't260', n => 3, login => 3, addr => '127.0.4.260');
+my ($admin, $A, $B, $C) = Stack::T::setup_players(prefix => 't260', n => 3, login => 3, addr => '127.0.4.26');
 my $ADM = Stack::T::make_admin($admin);
 my $tag = Stack::T::tag();
 my $NOBODY = '00000000-0000-4000-8000-000000000000';

@@ -592,3 +592,346 @@ SQL
 }
 
 1;
+
+# ---------------------------------------------------------------------------
+# Stack::RT — realtime helpers of t/integration/3xx: WebSocket / EventSource
+# subscribers on the Mojo::IOLoop singleton, matches with results, nginx pids.
+{
+	package Stack::RT;
+	use strict;
+	use warnings;
+	use Mojo::IOLoop;
+	use Mojo::JSON qw(decode_json);
+	use Time::HiRes qw(time);
+
+	sub _ua {
+		require Mojo::UserAgent;
+		return Mojo::UserAgent->new(connect_timeout => 5, inactivity_timeout => 0,
+			request_timeout => 0, max_redirects => 0);
+	}
+
+	sub _got {
+		my ($s, $text) = @_;
+		push @{ $s->{raw} }, $text;
+		my $m = eval { decode_json($text) };
+		push @{ $s->{msgs} }, $m if ref $m eq 'HASH';
+		push @{ $s->{at} }, time;
+	}
+
+	# ws($path, headers => {...}) -> subscriber {open, closed, code, body,
+	# ctype, msgs => [decoded JSON], raw => [text], at => [arrival times]}.
+	# Non-blocking: run the loop (wait_until / pump) to make progress.
+	sub ws {
+		my ($path, %o) = @_;
+		my $s = { kind => 'ws', path => $path, open => 0, closed => 0, msgs => [], raw => [], at => [] };
+		my $ua = $s->{ua} = _ua();
+		$ua->websocket(Stack::ws_url($path) => ($o{headers} // {}) => sub {
+			my (undef, $tx) = @_;
+			$s->{code}  = $tx->res->code;
+			$s->{ctype} = $tx->res->headers->content_type;
+			if (!$tx->is_websocket) {
+				@$s{qw(closed body)} = (1, $tx->res->body);
+				return;
+			}
+			@$s{qw(open tx)} = (1, $tx);
+			$tx->on(message => sub { _got($s, $_[1]) });
+			$tx->on(finish => sub { @$s{qw(open closed)} = (0, 1) });
+		});
+		return $s;
+	}
+
+	# es($path, headers => {...}) -> EventSource subscriber (as ws, plus
+	# ids => [the id: of each message]).
+	sub es {
+		my ($path, %o) = @_;
+		my $s = { kind => 'es', path => $path, open => 0, closed => 0, msgs => [], raw => [], at => [],
+			ids => [], body => '' };
+		my $ua = $s->{ua} = _ua();
+		my $tx = $s->{tx} = $ua->build_tx(GET => Stack::url($path) =>
+			{ Accept => 'text/event-stream', %{ $o{headers} // {} } });
+		$tx->res->max_message_size(0);
+		# nchan sends neither Content-Length nor chunked (yet "keep-alive"):
+		# the stream ends with the connection, as EventSource readers assume
+		$tx->res->content->relaxed(1);
+		my $buf = '';
+		$tx->res->content->unsubscribe('read')->on(read => sub {
+			my (undef, $bytes) = @_;
+			$s->{code}  = $tx->res->code;
+			$s->{ctype} = $tx->res->headers->content_type;
+			if (($s->{code} // 0) != 200 || ($s->{ctype} // '') !~ m{^text/event-stream}) {
+				$s->{body} .= $bytes;
+				return;
+			}
+			$s->{open} = 1;
+			$buf .= $bytes;
+			while ($buf =~ s/^(.*?)\r?\n\r?\n//s) {
+				my ($id, @data);
+				for my $line (split /\r?\n/, $1) {
+					if ($line =~ /^id:\s?(.*)$/) { $id = $1 }
+					elsif ($line =~ /^data:\s?(.*)$/) { push @data, $1 }
+				}
+				next unless @data;
+				push @{ $s->{ids} }, $id;
+				_got($s, join "\n", @data);
+			}
+		});
+		$ua->start($tx => sub {
+			my (undef, $tx) = @_;
+			$s->{code} //= $tx->res->code;
+			$s->{ctype} //= $tx->res->headers->content_type;
+			@$s{qw(open closed)} = (0, 1);
+		});
+		return $s;
+	}
+
+	# close_sub($s): disconnect a subscriber (and let the loop notice).
+	sub close_sub {
+		my ($s) = @_;
+		if ($s->{kind} eq 'ws') {
+			$s->{tx}->finish if $s->{tx} && $s->{open};
+		} elsif ($s->{tx} && defined(my $c = $s->{tx}->connection)) {
+			Mojo::IOLoop->remove($c);
+		}
+		pump(0.05);
+		@$s{qw(open closed)} = (0, 1);
+		delete $s->{ua};
+	}
+
+	# wait_until(sub { cond }, $timeout = 5): run the loop until cond holds
+	# (true) or the timeout passes (false).
+	sub wait_until {
+		my ($cond, $timeout) = @_;
+		my $deadline = time + ($timeout // 5);
+		return 1 if $cond->();
+		my $ok = 0;
+		my $id = Mojo::IOLoop->recurring(0.005 => sub {
+			if ($cond->()) { $ok = 1; Mojo::IOLoop->stop }
+			elsif (time >= $deadline) { Mojo::IOLoop->stop }
+		});
+		Mojo::IOLoop->start;
+		Mojo::IOLoop->remove($id);
+		return $ok;
+	}
+
+	# pump($seconds): run the loop for a while.
+	sub pump {
+		my ($secs) = @_;
+		Mojo::IOLoop->timer($secs => sub { Mojo::IOLoop->stop });
+		Mojo::IOLoop->start;
+	}
+
+	# ready(@subs): wait (≤ 5 s) until every subscriber is open or refused;
+	# true when all are open.  Allows nchan a moment to register them.
+	sub ready {
+		my (@subs) = @_;
+		wait_until(sub { !grep { !$_->{open} && !$_->{closed} } @subs }, 5);
+		pump(0.1);
+		return !grep { !$_->{open} } @subs;
+	}
+
+	# of_type($s, $type) -> messages of that type
+	sub of_type {
+		my ($s, $type) = @_;
+		return grep { ($_->{type} // '') eq $type } @{ $s->{msgs} };
+	}
+
+	# play($token, $p1, $p2, $s1, $s2) -> (match, result JSON); dies unless
+	# the match is created (201) and the result accepted (200).
+	sub play {
+		my ($token, $p1, $p2, $s1, $s2) = @_;
+		my $tx = Stack::T::call(POST => '/api/matches', token => $token,
+			json => { player1Id => $p1->{id}, player2Id => $p2->{id} });
+		die 'create match: ' . ($tx->res->code // 'none') . ' ' . $tx->res->body . "\n"
+			unless ($tx->res->code // 0) == 201;
+		my $m = Stack::T::body_json($tx);
+		$tx = Stack::T::call(POST => "/api/matches/$m->{id}/result", token => $token,
+			json => { player1Score => $s1, player2Score => $s2 });
+		die 'result: ' . ($tx->res->code // 'none') . ' ' . $tx->res->body . "\n"
+			unless ($tx->res->code // 0) == 200;
+		return ($m, Stack::T::body_json($tx));
+	}
+
+	# new_match($token, $p1, $p2) -> match JSON (dies unless 201).
+	sub new_match {
+		my ($token, $p1, $p2) = @_;
+		my $tx = Stack::T::call(POST => '/api/matches', token => $token,
+			json => { player1Id => $p1->{id}, player2Id => $p2->{id} });
+		die 'create match: ' . ($tx->res->code // 'none') . ' ' . $tx->res->body . "\n"
+			unless ($tx->res->code // 0) == 201;
+		return Stack::T::body_json($tx);
+	}
+
+	# warm_boards($player): make the Redis boards ready (they rebuild on a
+	# read) so results carry ranks; an uncached URL per player.
+	sub warm_boards {
+		my ($p) = @_;
+		Stack::T::call(GET => "/api/leaderboards/around/$p->{id}?radius=1");
+	}
+
+	# as_user(@cmd): the command prefixed to run as the stack user.
+	sub as_user { return (Stack::_as_user(), @_) }
+
+	# nginx_pids() -> (master, sorted worker pids); () if nginx is down.
+	sub nginx_pids {
+		my $master = Stack::service_pid('nginx') or return ();
+		my (undef, $o) = Stack::_run([ 'pgrep', '-P', $master ]);
+		return ($master, sort { $a <=> $b } grep { Stack::_pid_alive($_) } ($o =~ /(\d+)/g));
+	}
+
+	# nginx_error_log_size() / nginx_error_log_since($off): error.log text.
+	sub nginx_error_log_size { return -s Stack::env('NGINX_ERROR_LOG') // 0 }
+	sub nginx_error_log_since {
+		my ($off) = @_;
+		open my $fh, '<', Stack::env('NGINX_ERROR_LOG') or return '';
+		seek $fh, $off // 0, 0;
+		local $/;
+		my $t = <$fh> // '';
+		close $fh;
+		return $t;
+	}
+
+	# channel_info($channel) -> (HTTP status, body) of GET /pub/<channel> on
+	# the publisher socket (curl as the stack user).
+	sub channel_info {
+		my ($chan) = @_;
+		my ($rc, $o) = Stack::_run([ as_user('curl', '-s', '--max-time', '3', '-w', '\n%{http_code}',
+			'-H', 'Accept: application/json', '--unix-socket', Stack::env('NCHAN_SOCKET'),
+			"http://localhost/pub/$chan") ]);
+		my ($body, $code) = $o =~ /^(.*)\n(\d+)$/s ? ($1, $2) : ($o, 0);
+		return ($code, $body);
+	}
+}
+
+1;
+
+# ---------------------------------------------------------------------------
+# Stack::Auth — helpers of t/integration/1xx (auth, players); own package so
+# the names cannot collide with other appended helpers.
+{
+	package Stack::Auth;
+	use strict;
+	use warnings;
+	use Carp qw(croak);
+	use Digest::SHA qw(hmac_sha256);
+	use MIME::Base64 qw(encode_base64url decode_base64url);
+	use Mojo::JSON qw(decode_json encode_json);
+
+	our $PASSWORD = 'Auth-test-pass-1';
+
+	# need_stack(): BAIL_OUT (never skip) unless RP_STACK_ENV names a stack.
+	sub need_stack {
+		require Test::More;
+		Test::More::BAIL_OUT('no stack: RP_STACK_ENV does not describe a running stack (run make test)')
+			unless Stack::available();
+	}
+
+	# addr($file_no) -> a fresh loopback source address '127.F.R.N' per call
+	# (F = file number, R random per process, N counting): the app limits
+	# registrations per client IP (10/60 s), so spreading them keeps files
+	# and quick reruns from sharing a budget.
+	my %N;
+	my $R = 1 + int(rand(250));
+	sub addr {
+		my ($f) = @_;
+		my $n = ++$N{$f};
+		croak "addr: out of addresses for $f" if $n > 250;
+		return "127.$f.$R.$n";
+	}
+
+	# ua_at($addr): a Mojo::UserAgent whose connections come from $addr.
+	# (Mojolicious 9.31 has no local_address attribute — passing one to new()
+	# is silently ignored; socket_options LocalAddr is what binds.)
+	sub ua_at {
+		my ($addr) = @_;
+		require Mojo::UserAgent;
+		return Mojo::UserAgent->new(connect_timeout => 5, inactivity_timeout => 15,
+			request_timeout => 15, max_redirects => 0, socket_options => { LocalAddr => $addr });
+	}
+
+	# register($ua, \%body) -> ($tx, $json): POST /api/auth/register.
+	sub register {
+		my ($ua, $body) = @_;
+		my $tx = Stack::T::call(POST => '/api/auth/register', ua => $ua, json => $body);
+		return ($tx, Stack::T::body_json($tx));
+	}
+
+	# new_user($ua, $name, %extra) -> user hash {id, username, email, token,
+	# refresh} (dies unless 201); password $PASSWORD unless given.
+	sub new_user {
+		my ($ua, $name, %extra) = @_;
+		my %body = (username => $name, email => lc($name) . '@example.com',
+			password => $PASSWORD, %extra);
+		my ($tx, $j) = register($ua, \%body);
+		die "register $name: " . ($tx->res->code // 'no answer') . ' ' . $tx->res->body . "\n"
+			unless ($tx->res->code // 0) == 201 && ref $j eq 'HASH' && $j->{token};
+		return { %{ $j->{user} }, password => $body{password}, token => $j->{token},
+			refresh => $j->{refreshToken} };
+	}
+
+	# jwt_make(\%header, \%claims, $secret, %o) -> compact JWS, HMAC-SHA256
+	# over header.payload with $secret (JWT_SECRET of the stack by default);
+	# o{sig} gives the signature part verbatim instead (e.g. '' for alg none).
+	sub jwt_make {
+		my ($hdr, $claims, $secret, %o) = @_;
+		$secret //= Stack::env('JWT_SECRET');
+		my $si = encode_base64url(encode_json($hdr)) . '.' . encode_base64url(encode_json($claims));
+		my $sig = exists $o{sig} ? $o{sig} : encode_base64url(hmac_sha256($si, $secret));
+		return "$si.$sig";
+	}
+
+	# jwt_claims($token) -> the decoded payload (signature NOT checked).
+	sub jwt_claims {
+		my ($t) = @_;
+		my (undef, $p) = split /\./, $t // '';
+		return eval { decode_json(decode_base64url($p // '')) };
+	}
+
+	# problem($tx, $status, $field) -> list of mismatches ('' list = fine):
+	# an RFC 9457 body of the app (type/title/status/detail/instance/
+	# requestId = X-Request-Id/errors[]) with that status, and, when $field
+	# is defined, an entry of errors[] naming it.
+	sub problem {
+		my ($tx, $status, $field) = @_;
+		my $res = $tx->res;
+		my @bad;
+		my $code = $res->code // 0;
+		push @bad, "status $code, want $status" if $code != $status;
+		my $ct = $res->headers->content_type // '';
+		push @bad, "content type '$ct'" unless $ct =~ m{^application/problem\+json\b};
+		my $j = eval { decode_json($res->body) };
+		return (@bad, 'body is not a JSON object: ' . substr($res->body // '', 0, 200))
+			unless ref $j eq 'HASH';
+		push @bad, "body status " . ($j->{status} // 'undef') if ($j->{status} // -1) != $status;
+		push @bad, "type '" . ($j->{type} // '') . "'" unless ($j->{type} // '') =~ m{^https?://\S+/[a-z-]+$};
+		for my $k (qw(title detail instance requestId)) {
+			push @bad, "no $k" unless defined $j->{$k} && !ref $j->{$k} && length $j->{$k};
+		}
+		my $rid = $res->headers->header('X-Request-Id') // '';
+		push @bad, "requestId '" . ($j->{requestId} // '') . "' != X-Request-Id '$rid'"
+			if ($j->{requestId} // '') ne $rid;
+		if (ref $j->{errors} ne 'ARRAY') {
+			push @bad, 'errors is not an array';
+		} elsif (defined $field && !grep { ref $_ eq 'HASH' && ($_->{field} // "\0") eq $field
+				&& defined $_->{message} && length $_->{message} } @{ $j->{errors} }) {
+			push @bad, "no error for field '$field' in " . encode_json($j->{errors});
+		}
+		push @bad, 'Retry-After missing on 429'
+			if $status == 429 && ($res->headers->header('Retry-After') // '') !~ /^[1-9][0-9]*$/;
+		push @bad, 'WWW-Authenticate: Bearer missing on 401'
+			if $status == 401 && ($res->headers->header('WWW-Authenticate') // '') !~ /^Bearer\b/;
+		return @bad;
+	}
+
+	# problem_ok($tx, $status, $field, $name): one Test::More assertion of problem().
+	sub problem_ok {
+		my ($tx, $status, $field, $name) = @_;
+		require Test::More;
+		local $Test::Builder::Level = $Test::Builder::Level + 1;
+		my @bad = problem($tx, $status, $field);
+		my $ok = Test::More::ok(!@bad, $name);
+		Test::More::diag(join "\n", @bad, 'body: ' . substr($tx->res->body // '', 0, 400)) unless $ok;
+		return $ok;
+	}
+}
+
+1;
