@@ -38,8 +38,7 @@
 #   QUICK=1        shorter run (~2 min instead of ~4)
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-cd "$REPO"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
@@ -62,12 +61,6 @@ MAX_P99_MS=10
 MAX_RSS_KIB=$((16 * 1024))
 MAX_RSS_DRIFT_PCT=5
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-	say "error: $*"
-	exit 2
-}
-
 for v in DURATION WARMUP THREADS CONNECTIONS WORKERS RSS_FIRST RSS_REQUESTS; do
 	case ${!v} in '' | *[!0-9]*) die "$v must be a number (got '${!v}')" ;; esac
 done
@@ -76,186 +69,18 @@ done
 if [ "$RSS_REQUESTS" -ne 0 ] && [ "$RSS_REQUESTS" -le "$RSS_FIRST" ]; then
 	die "RSS_REQUESTS ($RSS_REQUESTS) must be 0 or larger than RSS_FIRST ($RSS_FIRST)"
 fi
-for tool in wrk ab curl cc perl nginx; do
-	command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool is not installed"
-done
-NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
-
-# ---------------------------------------------------------------- build
-
-if [ -z "${RANKPULSE_BIN:-}" ]; then
-	RANKPULSE_BIN=build/rankpulse
-	make -s build/rankpulse >&2 || die "make build/rankpulse failed"
-fi
-[ -x "$RANKPULSE_BIN" ] || die "no rankpulse binary at $RANKPULSE_BIN"
-
-FLOOR_BIN=build/bench/fcgi-floor
-if [ ! -x "$FLOOR_BIN" ] || [ bench/fcgi-floor.c -nt "$FLOOR_BIN" ]; then
-	say "building $FLOOR_BIN"
-	mkdir -p build/bench
-	# shellcheck disable=SC2046
-	cc -std=c11 -O2 -Wall -Wextra -Werror $(pkg-config --cflags fcgi 2>/dev/null) \
-		-o "$FLOOR_BIN" bench/fcgi-floor.c \
-		$(pkg-config --libs fcgi 2>/dev/null || echo -lfcgi) || die "cannot build $FLOOR_BIN"
-fi
-
-# ---------------------------------------------------------------- teardown
-
-WORK=""
-STACK=""
-FLOOR_PID=""
-LOAD_PID=""
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-	local rc=$? n
-	trap - EXIT INT TERM
-	[ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null || true
-	if [ -n "$FLOOR_PID" ] && [ "$(cat "/proc/$FLOOR_PID/comm" 2>/dev/null)" = fcgi-floor ]; then
-		kill -TERM "$FLOOR_PID" 2>/dev/null || true
-		n=50
-		while [ "$n" -gt 0 ] && [ -e "/proc/$FLOOR_PID" ]; do
-			sleep 0.1
-			n=$((n - 1))
-		done
-		kill -KILL "$FLOOR_PID" 2>/dev/null || true
-	fi
-	if [ -n "$STACK" ] && [ -e "$STACK" ]; then
-		local real
-		real=$(readlink -f "$STACK")
-		say "stopping the stack"
-		scripts/stack.sh stop --dir "$STACK" >>"$WORK/stack.log" 2>&1 ||
-			say "warning: stack.sh stop failed (see above)"
-		# A stack relocated by stack.sh lives outside WORK.
-		case $real in /var/lib/rankpulse-stack/?*) rm -rf -- "$real" ;; esac
-	fi
-	[ -n "$WORK" ] && rm -rf -- "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-WORK=$(mktemp -d /tmp/rp-bench.XXXXXX)
-chmod 0755 "$WORK" # the stack's service user must reach the stack inside
-STACK=$WORK/stack
-
-# ---------------------------------------------------------------- helpers
-
-free_port() {
-	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-			LocalPort => 0, Proto => "tcp") or die "$!\n";
-		print $s->sockport, "\n";'
-}
-
-# stack_var NAME: a value from the stack's stack.env.
-stack_var() {
-	# shellcheck disable=SC1090,SC1091
-	(. "$STACK/stack.env" && printf '%s' "${!1}")
-}
-
-# to_ms VALUE: wrk's "812.00us" / "1.98ms" / "1.02s" / "1.50m" in ms.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
-		else if (u == "m") n *= 60000; else if (u == "h") n *= 3600000;
-		printf "%.2f", n }'
-}
-
-# run_wrk NAME URL SECONDS: one wrk run, output kept in WORK/NAME.txt.
-# wrk runs in the background so that a signal interrupts `wait` and the
-# teardown starts at once (bash defers traps until a foreground child ends).
-run_wrk() {
-	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s --latency "$2" >"$WORK/$1.txt" 2>&1 &
-	LOAD_PID=$!
-	if ! wait "$LOAD_PID"; then
-		LOAD_PID=""
-		cat "$WORK/$1.txt" >&2
-		die "wrk failed against $2"
-	fi
-	LOAD_PID=""
-}
-
-# wrk_field NAME FIELD: requests | rps | p50 | p99 | errors from WORK/NAME.txt.
-wrk_field() {
-	local f=$WORK/$1.txt
-	case $2 in
-	requests) awk '/ requests in /{print $1; exit}' "$f" ;;
-	rps) awk '/^Requests\/sec:/{printf "%.0f", $2; exit}' "$f" ;;
-	p50) to_ms "$(awk '$1 == "50%"{print $2; exit}' "$f")" ;;
-	p99) to_ms "$(awk '$1 == "99%"{print $2; exit}' "$f")" ;;
-	errors)
-		# non-2xx responses + socket errors (connect, read, write, timeout)
-		awk '/Non-2xx or 3xx responses:/{n += $NF}
-			/Socket errors:/{gsub(/,/, ""); n += $4 + $6 + $8 + $10}
-			END{print n + 0}' "$f"
-		;;
-	esac
-}
-
-http_code() { curl -s -o "${2:-/dev/null}" -w '%{http_code}' --max-time 5 "$1" || true; }
-
-# Worker processes of the rankpulse master, and their resident memory.
-MASTER_PID=""
-worker_pids() { pgrep -P "$MASTER_PID" | sort -n | tr '\n' ' '; }
-# rss_sample: "PIDS|SUM_KIB|MAX_KIB" of the current workers.
-rss_sample() {
-	local pids p kib sum=0 max=0
-	pids=$(worker_pids)
-	for p in $pids; do
-		kib=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null) || kib=0
-		kib=${kib:-0}
-		sum=$((sum + kib))
-		[ "$kib" -gt "$max" ] && max=$kib
-	done
-	printf '%s|%s|%s' "$pids" "$sum" "$max"
-}
-mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k / 1024}'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b == 0) print "n/a"; else printf "%.0f", 100 * a / b }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
-thousands() { printf '%s' "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; }
+bench_init ab
 
 # ---------------------------------------------------------------- the stack
 
-PORT=$(free_port)
-say "starting a throwaway stack on 127.0.0.1:$PORT ($WORKERS workers; log: $WORK/stack.log)"
-if ! RANKPULSE_BIN=$RANKPULSE_BIN SEED_PLAYERS=0 WORKERS=$WORKERS STACK_NO_APP=0 \
-	scripts/stack.sh start --dir "$STACK" --port "$PORT" >"$WORK/stack.log" 2>&1; then
-	tail -n 40 "$WORK/stack.log" >&2
-	die "the stack did not start"
-fi
-
-SD=$(stack_var STACK_DIR)
-RUN_DIR=$(stack_var RUN_DIR)
-BASE_URL=$(stack_var BASE_URL)
-STACK_USER=$(stack_var STACK_USER)
-APP_PID_FILE=$(stack_var APP_PID_FILE)
-NGINX_PREFIX=$SD/nginx
-NGINX_CONF=$NGINX_PREFIX/nginx.conf
-LOCATIONS=$NGINX_PREFIX/rankpulse-locations.conf
-FASTCGI_PARAMS=$NGINX_PREFIX/fastcgi_params.conf
-{ [ -r "$LOCATIONS" ] && [ -r "$FASTCGI_PARAMS" ]; } ||
-	die "the stack's nginx has no $LOCATIONS / $FASTCGI_PARAMS (did stack.sh change its layout?)"
-grep -q "include $LOCATIONS;" "$NGINX_CONF" ||
-	die "$NGINX_CONF does not include $LOCATIONS (did stack.sh change its layout?)"
-
-AS_USER=()
-if [ "$(id -u)" -eq 0 ]; then
-	AS_USER=(setpriv "--reuid=$STACK_USER" "--regid=$(id -gn "$STACK_USER")" --init-groups --)
-fi
-
-MASTER_PID=$(head -n 1 "$APP_PID_FILE" | tr -dc 0-9)
-{ [ -n "$MASTER_PID" ] && [ -e "/proc/$MASTER_PID" ]; } || die "no rankpulse master (pid file $APP_PID_FILE)"
+SEED_PLAYERS=0
+bench_start_stack
 sleep 1 # let the workers finish starting
 RSS_START=$(rss_sample)
 [ -n "${RSS_START%%|*}" ] || die "the rankpulse master $MASTER_PID has no workers"
 
 # ---------------------------------------------------------------- bench targets
 
-BENCH_DIR=$SD/bench # beside the stack: readable by the service user
-mkdir -p "$BENCH_DIR"
-chmod 0755 "$BENCH_DIR"
 BODY=$BENCH_DIR/health.json
 code=$(http_code "$BASE_URL/api/health" "$BODY")
 [ "$code" = 200 ] || die "/api/health answered $code: $(head -c 300 "$BODY" 2>/dev/null)"
@@ -264,21 +89,8 @@ HEALTH_STATUS=$(sed -n 's/^{"status":"\([a-z]*\)".*/\1/p' "$BODY")
 [ "$HEALTH_STATUS" = healthy ] || say "warning: /api/health says '$HEALTH_STATUS', not healthy"
 BODY_BYTES=$(wc -c <"$BODY")
 
-install -m 0755 "$FLOOR_BIN" "$BENCH_DIR/fcgi-floor"
-FLOOR_SOCK=$RUN_DIR/floor.sock
-say "starting fcgi-floor ($WORKERS workers) on $FLOOR_SOCK"
-(
-	exec </dev/null >>"$WORK/floor.log" 2>&1
-	exec "${AS_USER[@]}" "$BENCH_DIR/fcgi-floor" "$FLOOR_SOCK" "$WORKERS" "$BODY"
-) &
-FLOOR_PID=$!
-n=50
-until [ -S "$FLOOR_SOCK" ]; do
-	[ -e "/proc/$FLOOR_PID" ] || { cat "$WORK/floor.log" >&2; die "fcgi-floor exited"; }
-	n=$((n - 1))
-	[ "$n" -gt 0 ] || die "fcgi-floor did not create $FLOOR_SOCK"
-	sleep 0.1
-done
+bench_start_floor "" "$BODY"
+HEALTH_FLOOR_SOCK=${FLOOR_SOCK[_]}
 
 # The two bench locations go into the public server's include of the
 # rendered (throwaway) config; the stack is discarded afterwards.
@@ -289,17 +101,12 @@ location = /bench/static.json {
     alias $BODY;
 }
 location = /bench/floor {
-    fastcgi_pass unix:$FLOOR_SOCK;
+    fastcgi_pass unix:$HEALTH_FLOOR_SOCK;
     include $FASTCGI_PARAMS;
     fastcgi_keep_conn off;
 }
 EOF
-nginx_cmd() {
-	"${AS_USER[@]}" "$NGINX_BIN" -p "$NGINX_PREFIX/" -c "$NGINX_CONF" \
-		-e "$NGINX_PREFIX/logs/error.log" "$@"
-}
-nginx_cmd -t -q >"$WORK/nginx-t.log" 2>&1 || { cat "$WORK/nginx-t.log" >&2; die "nginx -t failed"; }
-nginx_cmd -s reload >>"$WORK/nginx-t.log" 2>&1 || { cat "$WORK/nginx-t.log" >&2; die "nginx reload failed"; }
+bench_nginx_reload
 n=100
 until [ "$(http_code "$BASE_URL/bench/static.json")" = 200 ] &&
 	[ "$(http_code "$BASE_URL/bench/floor")" = 200 ]; do
@@ -337,10 +144,8 @@ for t in static floor health; do
 done
 
 say "ab -n 1000 -c 10 $BASE_URL/api/health"
-ab -n 1000 -c 10 "$BASE_URL/api/health" >"$WORK/ab.txt" 2>&1 &
-LOAD_PID=$!
-wait "$LOAD_PID" || { cat "$WORK/ab.txt" >&2; die "ab failed"; }
-LOAD_PID=""
+load_bg ab -n 1000 -c 10 "$BASE_URL/api/health" >"$WORK/ab.txt" 2>&1
+load_wait || { cat "$WORK/ab.txt" >&2; die "ab failed"; }
 HEALTH_REQUESTS=$((HEALTH_REQUESTS + 1000))
 AB_COMPLETE=$(awk '/^Complete requests:/{print $3}' "$WORK/ab.txt")
 AB_FAILED=$(awk '/^Failed requests:/{print $3}' "$WORK/ab.txt")

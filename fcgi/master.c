@@ -43,6 +43,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "fcgi/worker.h"
+#include "realtime/outbox.h"
 #include "metrics/metrics.h"
 
 #define MAX_WORKERS 256
@@ -70,6 +71,7 @@ struct master {
 	struct metrics *metrics;
 	struct slot slots[MAX_WORKERS];
 	int nslots;            /* slots in use = configured workers */
+	struct slot pubs[OUTBOX_PARTITIONS]; /* realtime publishers, one per outbox partition */
 	unsigned generation;
 	bool reloading;
 	pid_t retiring;        /* old worker we asked to leave during reload */
@@ -204,7 +206,13 @@ static pid_t spawn(struct master *m, struct slot *s)
 		return -1;
 	}
 	if (pid == 0) {
-		int status = worker_run(m->listen_fd, m->cfg, m->metrics);
+		int status;
+		if (s >= m->pubs && s < m->pubs + OUTBOX_PARTITIONS) {
+			close(m->listen_fd);
+			status = publisher_main(m->cfg, m->metrics, (int)(s - m->pubs));
+		} else {
+			status = worker_run(m->listen_fd, m->cfg, m->metrics);
+		}
 		_exit(status);
 	}
 	s->pid = pid;
@@ -219,6 +227,9 @@ static void signal_all(struct master *m, int sig)
 	for (int i = 0; i < MAX_WORKERS; i++)
 		if (m->slots[i].pid > 0)
 			kill(m->slots[i].pid, sig);
+	for (int i = 0; i < OUTBOX_PARTITIONS; i++)
+		if (m->pubs[i].pid > 0)
+			kill(m->pubs[i].pid, sig);
 	if (m->retiring > 0)
 		kill(m->retiring, sig);
 }
@@ -228,7 +239,25 @@ static int live_children(const struct master *m)
 	int n = m->retiring > 0;
 	for (int i = 0; i < MAX_WORKERS; i++)
 		n += m->slots[i].pid > 0;
+	for (int i = 0; i < OUTBOX_PARTITIONS; i++)
+		n += m->pubs[i].pid > 0;
 	return n;
+}
+
+/* The slot running pid (worker or publisher), or NULL; *active says whether it is still wanted. */
+static struct slot *slot_of(struct master *m, pid_t pid, bool *active)
+{
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (m->slots[i].pid == pid) {
+			*active = i < m->nslots;
+			return &m->slots[i];
+		}
+	for (int i = 0; i < OUTBOX_PARTITIONS; i++)
+		if (m->pubs[i].pid == pid) {
+			*active = true;
+			return &m->pubs[i];
+		}
+	return NULL;
 }
 
 static void reap(struct master *m, bool stopping)
@@ -240,30 +269,29 @@ static void reap(struct master *m, bool stopping)
 			m->retiring = 0;
 			continue;
 		}
-		for (int i = 0; i < MAX_WORKERS; i++) {
-			struct slot *s = &m->slots[i];
-			if (s->pid != pid)
-				continue;
-			s->pid = 0;
-			if (stopping || i >= m->nslots)
-				break;
-			long long now = clock_us();
-			if (now - s->started_us >= HEALTHY_LIFETIME_US)
-				s->delay_us = RESPAWN_MIN_US;
-			else
-				s->delay_us = s->delay_us ? s->delay_us * 2 : RESPAWN_MIN_US;
-			if (s->delay_us > RESPAWN_MAX_US)
-				s->delay_us = RESPAWN_MAX_US;
-			s->respawn_at = now + s->delay_us;
-			metrics_count(m->metrics, MC_WORKER_RESTARTS);
-			if (WIFSIGNALED(status))
-				log_error("worker %ld killed by signal %d; respawning in %lld ms", (long)pid,
-					  WTERMSIG(status), s->delay_us / 1000);
-			else
-				log_error("worker %ld exited with status %d; respawning in %lld ms",
-					  (long)pid, WEXITSTATUS(status), s->delay_us / 1000);
-			break;
-		}
+		bool active;
+		struct slot *s = slot_of(m, pid, &active);
+		if (s == NULL)
+			continue;
+		s->pid = 0;
+		if (stopping || !active)
+			continue;
+		long long now = clock_us();
+		if (now - s->started_us >= HEALTHY_LIFETIME_US)
+			s->delay_us = RESPAWN_MIN_US;
+		else
+			s->delay_us = s->delay_us ? s->delay_us * 2 : RESPAWN_MIN_US;
+		if (s->delay_us > RESPAWN_MAX_US)
+			s->delay_us = RESPAWN_MAX_US;
+		s->respawn_at = now + s->delay_us;
+		metrics_count(m->metrics, MC_WORKER_RESTARTS);
+		const char *what = s >= m->pubs && s < m->pubs + OUTBOX_PARTITIONS ? "publisher" : "worker";
+		if (WIFSIGNALED(status))
+			log_error("%s %ld killed by signal %d; respawning in %lld ms", what, (long)pid,
+				  WTERMSIG(status), s->delay_us / 1000);
+		else
+			log_error("%s %ld exited with status %d; respawning in %lld ms", what, (long)pid,
+				  WEXITSTATUS(status), s->delay_us / 1000);
 	}
 }
 
@@ -272,6 +300,11 @@ static void respawn_due(struct master *m)
 	long long now = clock_us();
 	for (int i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
+		if (s->pid == 0 && s->respawn_at > 0 && now >= s->respawn_at)
+			spawn(m, s);
+	}
+	for (int i = 0; i < OUTBOX_PARTITIONS; i++) {
+		struct slot *s = &m->pubs[i];
 		if (s->pid == 0 && s->respawn_at > 0 && now >= s->respawn_at)
 			spawn(m, s);
 	}
@@ -351,6 +384,24 @@ static void reload_step(struct master *m)
 		}
 	}
 	m->nslots = target;
+	/* publishers: stop the old one first, then start the new one, so two never
+	 * drain the same partition at once (per-channel order) */
+	for (int i = 0; i < OUTBOX_PARTITIONS; i++) {
+		struct slot *s = &m->pubs[i];
+		if (s->generation == m->generation && s->pid > 0)
+			continue;
+		if (s->pid > 0) {
+			m->retiring = s->pid;
+			s->pid = 0;
+			s->respawn_at = 0;
+			s->generation = m->generation - 1;
+			kill(m->retiring, SIGTERM);
+			m->retire_deadline = clock_us() + RETIRE_GRACE_MS * 1000LL;
+			return;
+		}
+		if (spawn(m, s) < 0)
+			return;
+	}
 	m->reloading = false;
 	log_info("reload complete");
 }
@@ -412,6 +463,8 @@ int master_run(struct rp_config *cfg, const char *env_file)
 	m.nslots = cfg->workers;
 	for (int i = 0; i < m.nslots; i++)
 		spawn(&m, &m.slots[i]);
+	for (int i = 0; i < OUTBOX_PARTITIONS; i++)
+		spawn(&m, &m.pubs[i]);
 	log_info("rankpulse serving on %s with %d workers (env=%s)", cfg->fcgi_socket, cfg->workers,
 		 app_env_name(cfg->env));
 

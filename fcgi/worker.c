@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "api/app.h"
@@ -25,6 +26,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "fcgi/adaptor.h"
+#include "realtime/outbox.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -54,6 +56,17 @@ static void worker_signals(sigset_t *stopset)
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
+}
+
+int publisher_main(const struct rp_config *cfg, struct metrics *m, int partition)
+{
+	sigset_t stopset;
+	log_reset_pid();
+	prctl(PR_SET_NAME, "rankpulse-pub", 0, 0, 0); /* tell publishers from workers in ps */
+	worker_signals(&stopset);
+	int rc = outbox_publisher_run(cfg, m, partition, &stop_requested);
+	log_debug("publisher exiting");
+	return rc;
 }
 
 int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)

@@ -14,4 +14,7 @@ struct metrics;
  */
 int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m);
 
+/* A realtime publisher process draining one outbox partition until SIGTERM. */
+int publisher_main(const struct rp_config *cfg, struct metrics *m, int partition);
+
 #endif

@@ -173,17 +173,22 @@ enum rp_err handle_login(struct request *req, struct response *res)
 		req->problem.detail = "one or more fields are invalid";
 		return RP_EINVAL;
 	}
-	const struct rate_limit lim = req->app->config->login_failure_limit;
-	const char *key = client_key(req, "login", login);
-	if (key == NULL)
-		return RP_ENOMEM;
-	if ((e = limit(req, key, lim, false, &login_budget)) != RP_OK)
-		return e;
-
 	struct player p;
 	e = player_by_login(req->app->db, req->arena, login, &p);
 	if (e != RP_OK && e != RP_ENOTFOUND)
 		return e;
+	/* the failure window belongs to the account (whichever name was typed);
+	 * for names that match no account, to the name itself */
+	const struct rate_limit lim = req->app->config->login_failure_limit;
+	const char *account = e == RP_OK ? arena_printf(req->arena, "id:%s", p.id)
+					 : arena_printf(req->arena, "name:%s", login);
+	const char *key = account ? client_key(req, "login", account) : NULL;
+	if (key == NULL)
+		return RP_ENOMEM;
+	enum rp_err found = e;
+	if ((e = limit(req, key, lim, false, &login_budget)) != RP_OK)
+		return e;
+	e = found;
 	bool good;
 	if (e == RP_ENOTFOUND) {
 		password_verify_unknown(v[3].str, v[3].len);

@@ -16,6 +16,7 @@
  * messages (and refetches the snapshot when it sees a seq gap).
  */
 #include <json-c/json.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "http/json.h"
+#include "store/db.h"
 #include "store/matches.h"
 #include "store/players.h"
 #include "validate/country.h"
@@ -121,6 +123,17 @@ enum rp_err handle_rt_leaderboard_season(struct request *req, struct response *r
 		ok = (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '-';
 	if (!ok) {
 		req->problem.detail = "no such channel";
+		return RP_ENOTFOUND;
+	}
+	const char *params[] = {id};
+	enum rp_err e;
+	PGresult *r = db_query(req->app->db, STMT_SEASON_EXISTS, params, &e);
+	if (r == NULL)
+		return e;
+	bool exists = PQntuples(r) == 1;
+	PQclear(r);
+	if (!exists) {
+		req->problem.detail = "no such season";
 		return RP_ENOTFOUND;
 	}
 	return admit(req, res, arena_printf(req->arena, "leaderboard/season/%s", id));

@@ -99,9 +99,15 @@ enum rp_err router_match(const struct route_table *t, struct request *req)
 			req->route = r;
 			req->nparams = np;
 			for (size_t k = 0; k < np; k++) {
-				req->params[k] = arena_strndup(req->arena, pv[k], plen[k]);
-				if (req->params[k] == NULL)
+				/* ids (UUIDs, season ids, country codes) are case-insensitive:
+				 * handlers see them lower-cased */
+				char *v = arena_strndup(req->arena, pv[k], plen[k]);
+				if (v == NULL)
 					return RP_ENOMEM;
+				for (char *c = v; *c; c++)
+					if (*c >= 'A' && *c <= 'Z')
+						*c = (char)(*c + 32);
+				req->params[k] = v;
 			}
 			return RP_OK;
 		}

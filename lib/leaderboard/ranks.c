@@ -530,7 +530,7 @@ static void add_rank_probes(struct cmdbuf *cb, long long epoch, const struct ran
 	}
 }
 
-static void read_rank_probes(redisReply **rep, long ranks[RANK_BOARDS][2])
+static void read_rank_probes(redisReply *const *rep, long (*ranks)[2])
 {
 	for (int i = 0; i < 2; i++)
 		for (int b = 0; b < RANK_BOARDS; b++) {
@@ -552,7 +552,6 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 			const char *season, const struct rank_update season_ups[2],
 			struct rank_seqs *seqs)
 {
-	seqs->global = seqs->country[0] = seqs->country[1] = seqs->season = -1;
 	for (int b = 0; b < RANK_BOARDS; b++)
 		for (int i = 0; i < 2; i++)
 			seqs->rank_before[b][i] = seqs->rank_after[b][i] = -1;
@@ -584,21 +583,6 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 	}
 	size_t probes_after = cb.n;
 	add_rank_probes(&cb, epoch, ups, season);
-	size_t first_seq = cb.n;
-	char chan[120];
-	add_incr(&cb, "leaderboard");
-	for (int i = 0; i < 2; i++) {
-		bool dup = i == 1 && ups[0].country && ups[1].country &&
-			   strcmp(ups[0].country, ups[1].country) == 0;
-		if (ups[i].country != NULL && !dup) {
-			snprintf(chan, sizeof(chan), "leaderboard/%s", ups[i].country);
-			add_incr(&cb, chan);
-		}
-	}
-	if (season != NULL) {
-		snprintf(chan, sizeof(chan), "leaderboard/season/%s", season);
-		add_incr(&cb, chan);
-	}
 	redisReply *rep[MAX_UPDATE_CMDS];
 	if (rcache_pipeline(app->redis, cb.n, cb.cmds, rep) != RP_OK) {
 		cache_dirty = 1;
@@ -623,18 +607,6 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 				  rep[i] && rep[i]->str ? rep[i]->str : "no reply");
 			break;
 		}
-	size_t k = first_seq;
-	seqs->global = reply_int(rep[k++]);
-	for (int i = 0; i < 2; i++) {
-		bool dup = i == 1 && ups[0].country && ups[1].country &&
-			   strcmp(ups[0].country, ups[1].country) == 0;
-		if (ups[i].country != NULL && !dup)
-			seqs->country[i] = reply_int(rep[k++]);
-		else if (dup)
-			seqs->country[1] = seqs->country[0];
-	}
-	if (season != NULL)
-		seqs->season = reply_int(rep[k++]);
 	rcache_free_replies(cb.n, rep);
 }
 

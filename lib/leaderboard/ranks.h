@@ -40,9 +40,6 @@ struct rank_update {
 /* What a result did to the boards, for realtime publishing (-1 = unknown). */
 enum { RANK_BOARD_GLOBAL, RANK_BOARD_COUNTRY, RANK_BOARD_SEASON, RANK_BOARDS };
 struct rank_seqs {
-	long long global;
-	long long country[2]; /* the board of player i's country */
-	long long season;
 	long rank_before[RANK_BOARDS][2]; /* 1-based ranks of player i; -1 = unknown */
 	long rank_after[RANK_BOARDS][2];
 };

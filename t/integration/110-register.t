@@ -136,6 +136,9 @@ Stack::Auth::problem_ok($tx, 429, undef, 'the 11th within 60 s: 429 problem with
 my $ra = $tx->res->headers->header('Retry-After') // 0;
 ok($ra >= 1 && $ra <= 60, "Retry-After within the 60 s window ($ra)");
 is(sql("SELECT count(*) FROM players WHERE username = 't110_${tag}_rl11'"), 0, 'the refused registration wrote nothing');
+$tx = api(POST => '/api/auth/register', ua => $rl, headers => { 'X-Forwarded-For' => '203.0.113.7', 'X-Real-IP' => '203.0.113.7',
+	Forwarded => 'for=203.0.113.7' }, json => { username => "t110_${tag}_rl14", email => "t110.${tag}.rl14\@example.com", password => $PW });
+Stack::Auth::problem_ok($tx, 429, undef, 'X-Forwarded-For / X-Real-IP / Forwarded do not escape the limit');
 $tx = api(POST => '/api/auth/register', ua => $rl, json => {
 	username => "t110_${tag}_rl12", email => 'not-an-email', password => $PW });
 Stack::Auth::problem_ok($tx, 422, 'email', 'a malformed one from the limited address is still 422');

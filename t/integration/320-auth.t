@@ -127,10 +127,10 @@ subtest 'bad channels: 404, never a subscription' => sub {
 };
 
 subtest 'a season channel of a season that does not exist' => sub {
-	local $TODO = 'server admits any well-formed season id (no existence check in handle_rt_leaderboard_season)';
 	my $tx = Stack::T::call(GET => '/rt/leaderboard/season/t320-no-such-season',
 		headers => { Accept => 'text/event-stream' });
 	is($tx->res->code, 404, 'unknown season: 404');
+	like($tx->res->headers->content_type // '', qr{^application/problem\+json}, 'as a problem document');
 };
 
 subtest 'me channel carries only its own player' => sub {

@@ -100,8 +100,9 @@ sub hazard {
 		Stack::RT::ws("$base?last_event_id=$stale"),
 		Stack::RT::ws("$base?lid=$stale"),    # trying nchan's parameter directly
 		Stack::RT::es("$base?lid=$stale&last_event_id=$stale", headers => { 'Last-Event-ID' => $stale }),
+		Stack::RT::lp("$base?last_event_id=$stale"),
 	);
-	ok(Stack::RT::ready(@subs), "$label: four subscribers admitted")
+	ok(Stack::RT::ready(@subs), "$label: five subscribers admitted (EventSource, WebSocket, long-poll)")
 		or diag join ' ', map { $_->{code} // 'none' } @subs;
 	my $tx = Stack::T::call(POST => "/api/matches/$m->{id}/result", token => $p1->{token},
 		json => { player1Score => 2, player2Score => 1 });
@@ -113,7 +114,7 @@ sub hazard {
 		is_deeply([ map { "$_->{type}:$_->{seq}" } @{ $s->{msgs} } ], ['match_completed:1'],
 			"$label ($s->{kind}): exactly match_completed seq 1");
 	}
-	ok(!grep({ $_->{closed} } @subs), "$label: subscribers still connected");
+	ok(!grep({ $_->{closed} } grep { $_->{kind} ne 'lp' } @subs), "$label: streaming subscribers still connected");
 	my @after = Stack::RT::nginx_pids();
 	is_deeply(\@after, \@before, "$label: same nginx master and workers (@after)");
 	my $log = Stack::RT::nginx_error_log_since($off);
@@ -157,10 +158,15 @@ subtest 'hazard 2: an id from before an nginx restart' => sub {
 	my @before = Stack::RT::nginx_pids();
 	my $off = Stack::RT::nginx_error_log_size();
 	my @subs = (Stack::RT::es($CH, headers => { 'Last-Event-ID' => $old_id }),
+		Stack::RT::es($CH, headers => { 'Last-Event-ID' => $old_id }),
 		Stack::RT::ws("$CH?last_event_id=$old_id"));
 	ok(Stack::RT::ready(@subs), 'subscribers with the pre-restart id admitted');
+	my $lp = Stack::RT::lp("$CH?last_event_id=$old_id");
+	Stack::RT::pump(0.2);
 	Stack::RT::play($A->{token}, $A, $C, 1, 0);
-	ok(Stack::RT::wait_until(sub { !grep { @{ $_->{msgs} } < 2 } @subs }, 5), 'both get the new messages');
+	ok(Stack::RT::wait_until(sub { !grep { @{ $_->{msgs} } < 2 } @subs }, 5), 'all get the new messages');
+	ok(Stack::RT::wait_until(sub { @{ $lp->{msgs} } }, 5), 'the long-poll subscriber gets the first new message');
+	is($lp->{msgs}[0]{seq}, $old_seq + 1, 'long-poll: seq continuing from Redis') if @{ $lp->{msgs} };
 	Stack::RT::pump(0.2);
 	is_deeply(seqs($_), range($old_seq + 1, 2), "$_->{kind}: the new messages, seq continuing from Redis")
 		for @subs;

@@ -82,7 +82,7 @@ int main(void)
 	is_int(match(HTTP_GET, huge, &req), RP_ENOTFOUND, "path over the limit is 404");
 
 	is_int(match(HTTP_GET, "/leaderboard/country/SE", &req), RP_OK, "country alias");
-	is_str(req.params[0], "SE", "country param");
+	is_str(req.params[0], "se", "params are lower-cased (ids are case-insensitive)");
 	is_int(match(HTTP_GET, "/", &req), RP_OK, "root route");
 
 	is_int(router_index(&table, &routes[3]), 3, "router_index of an entry");

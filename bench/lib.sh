@@ -1,0 +1,501 @@
+# shellcheck shell=bash
+# lib.sh — helpers shared by the benchmarks in bench/ (sourced, not run).
+#
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#
+# Every benchmark follows the same shape (see docs/benchmarks.md): a
+# throwaway stack (scripts/stack.sh) in a temporary directory on a free port,
+# bench-only locations appended to the stack's rendered nginx config (a
+# static file holding the exact bytes of a real answer, and bench/fcgi-floor
+# answering those same bytes over FastCGI), wrk against each target back to
+# back, and a Markdown table on stdout.  Progress goes to stderr (`bench:`).
+# Exit status: 0 every target met, 1 a target missed, 2 could not run.
+#
+# What the sourcing script gets:
+#   REPO             the repository (the script's cwd after bench_init)
+#   say / die        progress line / fatal error (exit 2)
+#   bench_init       checks tools, resolves RANKPULSE_BIN and NGINX_BIN,
+#                    builds build/bench/fcgi-floor, makes WORK (a temp dir
+#                    removed on exit) and installs the teardown traps
+#   bench_start_stack    starts the stack (SEED_PLAYERS, WORKERS) -> SD,
+#                    RUN_DIR, BASE_URL, STACK_USER, NGINX_*, LOCATIONS,
+#                    FASTCGI_PARAMS, AS_USER, MASTER_PID, BENCH_DIR
+#   bench_start_floor NAME BODY   a fcgi-floor answering BODY's bytes on
+#                    RUN_DIR/floor-NAME.sock (FLOOR_SOCK[NAME])
+#   bench_nginx_reload   nginx -t + reload of the (bench-edited) config
+#   run_wrk / wrk_field  one wrk run and the numbers from its output
+#   stack_psql / stack_redis / stack_rankpulse   run a client as the stack user
+#   rss_sample, worker_pids, http_code, to_ms, mib, pct, ratio, thousands, row
+#
+# A script may define bench_extra_cleanup (called first on exit) to stop
+# anything of its own; background load started with `load_bg CMD...` /
+# `load_wait` is killed on exit as well.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$REPO"
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	say "error: $*"
+	exit 2
+}
+
+# check_numbers VAR...: each variable holds a non-negative integer.
+check_numbers() {
+	local v
+	for v in "$@"; do
+		case ${!v} in '' | *[!0-9]*) die "$v must be a number (got '${!v}')" ;; esac
+	done
+}
+
+# ---------------------------------------------------------------- setup
+
+WORK=""
+STACK=""
+LOAD_PID=""
+declare -A FLOOR_PID=()
+declare -A FLOOR_SOCK=()
+
+# bench_init [TOOL...]: the common prerequisites (plus the named tools),
+# the binary under test, the floor binary, WORK and the teardown.
+bench_init() {
+	local tool
+	for tool in wrk curl cc perl nginx "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool is not installed"
+	done
+	NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+	CORES=$(nproc)
+
+	if [ -z "${RANKPULSE_BIN:-}" ]; then
+		RANKPULSE_BIN=build/rankpulse
+		make -s build/rankpulse >&2 || die "make build/rankpulse failed"
+	fi
+	[ -x "$RANKPULSE_BIN" ] || die "no rankpulse binary at $RANKPULSE_BIN"
+
+	FLOOR_BIN=build/bench/fcgi-floor
+	if [ ! -x "$FLOOR_BIN" ] || [ bench/fcgi-floor.c -nt "$FLOOR_BIN" ]; then
+		say "building $FLOOR_BIN"
+		mkdir -p build/bench
+		# shellcheck disable=SC2046
+		cc -std=c11 -O2 -Wall -Wextra -Werror $(pkg-config --cflags fcgi 2>/dev/null) \
+			-o "$FLOOR_BIN.tmp.$$" bench/fcgi-floor.c \
+			$(pkg-config --libs fcgi 2>/dev/null || echo -lfcgi) || die "cannot build $FLOOR_BIN"
+		mv -f "$FLOOR_BIN.tmp.$$" "$FLOOR_BIN"
+	fi
+
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	WORK=$(mktemp -d /tmp/rp-bench.XXXXXX)
+	chmod 0755 "$WORK" # the stack's service user must reach the stack inside
+	STACK=$WORK/stack
+}
+
+# stop_pid PID COMM: TERM, wait up to 5 s, KILL — only if PID is still COMM.
+stop_pid() {
+	local pid=$1 comm=$2 n=50
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	while [ "$n" -gt 0 ] && [ -e "/proc/$pid" ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+bench_cleanup() {
+	local rc=$? name
+	trap - EXIT INT TERM
+	if declare -F bench_extra_cleanup >/dev/null; then bench_extra_cleanup || true; fi
+	[ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null || true
+	for name in "${!FLOOR_PID[@]}"; do
+		stop_pid "${FLOOR_PID[$name]}" fcgi-floor
+	done
+	if [ -n "$STACK" ] && [ -e "$STACK" ]; then
+		local real
+		real=$(readlink -f "$STACK")
+		say "stopping the stack"
+		scripts/stack.sh stop --dir "$STACK" >>"$WORK/stack.log" 2>&1 ||
+			say "warning: stack.sh stop failed (see above)"
+		# A stack relocated by stack.sh lives outside WORK.
+		case $real in /var/lib/rankpulse-stack/?*) rm -rf -- "$real" ;; esac
+	fi
+	if [ -n "$WORK" ]; then
+		if [ "${KEEP_WORK:-0}" = 1 ]; then
+			say "KEEP_WORK=1: kept $WORK"
+		else
+			rm -rf -- "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+
+# ---------------------------------------------------------------- small helpers
+
+free_port() {
+	perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+			LocalPort => 0, Proto => "tcp") or die "$!\n";
+		print $s->sockport, "\n";'
+}
+
+# stack_var NAME: a value from the stack's stack.env.
+stack_var() {
+	# shellcheck disable=SC1090,SC1091
+	(. "$STACK/stack.env" && printf '%s' "${!1}")
+}
+
+# to_ms VALUE: wrk's "812.00us" / "1.98ms" / "1.02s" / "1.50m" in ms.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
+		else if (u == "m") n *= 60000; else if (u == "h") n *= 3600000;
+		printf "%.2f", n }'
+}
+
+# load_bg CMD...: run CMD in the background as LOAD_PID (killed on exit);
+# load_wait: wait for it, returning its status.  A signal interrupts `wait`
+# at once (bash defers traps until a foreground child ends).
+load_bg() {
+	"$@" &
+	LOAD_PID=$!
+}
+load_wait() {
+	local rc=0
+	wait "$LOAD_PID" || rc=$?
+	LOAD_PID=""
+	return "$rc"
+}
+
+# run_wrk NAME URL SECONDS [WRK ARGS...]: one wrk run, output kept in
+# WORK/NAME.txt.  Uses THREADS/CONNECTIONS; extra args (e.g. -s script,
+# -c 16) come after them and win.  Arguments after `--` go to the script.
+run_wrk() {
+	local name=$1 url=$2 secs=$3
+	shift 3
+	local opts=() sargs=()
+	while [ $# -gt 0 ]; do
+		if [ "$1" = -- ]; then
+			shift
+			sargs=("$@")
+			break
+		fi
+		opts+=("$1")
+		shift
+	done
+	local cmd=(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$secs"s --latency "${opts[@]}" "$url")
+	[ ${#sargs[@]} -gt 0 ] && cmd+=(-- "${sargs[@]}")
+	load_bg "${cmd[@]}" >"$WORK/$name.txt" 2>&1
+	if ! load_wait; then
+		cat "$WORK/$name.txt" >&2
+		die "wrk failed against $url"
+	fi
+}
+
+# wrk_field NAME FIELD: requests | rps | p50 | p99 | errors from WORK/NAME.txt.
+wrk_field() {
+	local f=$WORK/$1.txt
+	case $2 in
+	requests) awk '/ requests in /{print $1; exit}' "$f" ;;
+	rps) awk '/^Requests\/sec:/{printf "%.0f", $2; exit}' "$f" ;;
+	p50) to_ms "$(awk '$1 == "50%"{print $2; exit}' "$f")" ;;
+	p90) to_ms "$(awk '$1 == "90%"{print $2; exit}' "$f")" ;;
+	p99) to_ms "$(awk '$1 == "99%"{print $2; exit}' "$f")" ;;
+	errors)
+		# non-2xx responses + socket errors (connect, read, write, timeout)
+		awk '/Non-2xx or 3xx responses:/{n += $NF}
+			/Socket errors:/{gsub(/,/, ""); n += $4 + $6 + $8 + $10}
+			END{print n + 0}' "$f"
+		;;
+	esac
+}
+
+http_code() { curl -s -o "${2:-/dev/null}" -w '%{http_code}' --max-time "${3:-5}" "$1" || true; }
+
+mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k / 1024}'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b == 0) print "n/a"; else printf "%.0f", 100 * a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+thousands() { printf '%s' "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; }
+# median N...: the median of the numbers (the lower middle for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END{print v[int((NR + 1) / 2)]}'; }
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN{printf "%.1f", b - a}'; }
+
+FAILS=0
+# row LABEL MEASURED CONDITION: one line of a targets table (CONDITION is an
+# awk expression); counts the misses in FAILS.
+row() {
+	local result=PASS
+	if ! awk "BEGIN{exit !($3)}"; then
+		result=FAIL
+		FAILS=$((FAILS + 1))
+	fi
+	echo "| $1 | $2 | $result |"
+}
+
+# machine_line: one sentence about what the numbers were measured on.
+machine_line() {
+	local version cpu nginx_version
+	version=$("$RANKPULSE_BIN" version 2>/dev/null | head -n 1 || echo unknown)
+	cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+	nginx_version=$("$NGINX_BIN" -v 2>&1 | sed 's|.*nginx/||')
+	echo "measured on $(date -u '+%Y-%m-%d %H:%M UTC'), rankpulse \`$version\`, $CORES cores ($cpu),"
+	echo "$(uname -sr), nginx $nginx_version, load average before the run: ${LOAD_BEFORE:-?}"
+}
+
+# ---------------------------------------------------------------- the stack
+
+# bench_start_stack: a throwaway stack in $STACK on a free port.
+#   SEED_PLAYERS (0), WORKERS (2 x cores), STACK_FAST (unset: durable, like
+#   make run) are passed to scripts/stack.sh.
+bench_start_stack() {
+	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+	PORT=$(free_port)
+	say "starting a throwaway stack on 127.0.0.1:$PORT ($WORKERS workers," \
+		"${SEED_PLAYERS:-0} players; log: $WORK/stack.log)"
+	if ! RANKPULSE_BIN=$RANKPULSE_BIN SEED_PLAYERS=${SEED_PLAYERS:-0} WORKERS=$WORKERS STACK_NO_APP=0 \
+		scripts/stack.sh start --dir "$STACK" --port "$PORT" >"$WORK/stack.log" 2>&1; then
+		tail -n 40 "$WORK/stack.log" >&2
+		die "the stack did not start"
+	fi
+
+	SD=$(stack_var STACK_DIR)
+	RUN_DIR=$(stack_var RUN_DIR)
+	BASE_URL=$(stack_var BASE_URL)
+	STACK_USER=$(stack_var STACK_USER)
+	APP_PID_FILE=$(stack_var APP_PID_FILE)
+	NGINX_PREFIX=$SD/nginx
+	NGINX_CONF=$NGINX_PREFIX/nginx.conf
+	LOCATIONS=$NGINX_PREFIX/rankpulse-locations.conf
+	FASTCGI_PARAMS=$NGINX_PREFIX/fastcgi_params.conf
+	{ [ -r "$LOCATIONS" ] && [ -r "$FASTCGI_PARAMS" ]; } ||
+		die "the stack's nginx has no $LOCATIONS / $FASTCGI_PARAMS (did stack.sh change its layout?)"
+	grep -q "include $LOCATIONS;" "$NGINX_CONF" ||
+		die "$NGINX_CONF does not include $LOCATIONS (did stack.sh change its layout?)"
+
+	AS_USER=()
+	if [ "$(id -u)" -eq 0 ]; then
+		AS_USER=(setpriv "--reuid=$STACK_USER" "--regid=$(id -gn "$STACK_USER")" --init-groups --)
+	fi
+
+	MASTER_PID=$(head -n 1 "$APP_PID_FILE" | tr -dc 0-9)
+	{ [ -n "$MASTER_PID" ] && [ -e "/proc/$MASTER_PID" ]; } ||
+		die "no rankpulse master (pid file $APP_PID_FILE)"
+
+	BENCH_DIR=$SD/bench # beside the stack: readable by the service user
+	mkdir -p "$BENCH_DIR"
+	chmod 0755 "$BENCH_DIR"
+}
+
+# stack_psql ARGS...: psql on the stack's database, as the stack user.
+stack_psql() {
+	"${AS_USER[@]}" env -i PATH=/usr/bin:/bin HOME=/ \
+		"$(stack_var PSQL)" -X -v ON_ERROR_STOP=1 -d "$(stack_var DATABASE_URL)" "$@"
+}
+# stack_redis ARGS...: redis-cli on the stack's redis, as the stack user.
+stack_redis() { "${AS_USER[@]}" redis-cli -s "$(stack_var REDIS_SOCKET)" "$@"; }
+# stack_rankpulse ARGS...: a rankpulse subcommand with the stack's environment.
+stack_rankpulse() {
+	"${AS_USER[@]}" env -i PATH=/usr/bin:/bin HOME=/ LANG=C.UTF-8 \
+		"DATABASE_URL=$(stack_var DATABASE_URL)" "REDIS_URL=$(stack_var REDIS_URL)" \
+		"FCGI_SOCKET=$(stack_var FCGI_SOCKET)" "NCHAN_PUBLISH_URL=$(stack_var NCHAN_PUBLISH_URL)" \
+		"APP_ENV=$(stack_var APP_ENV)" "JWT_SECRET=$(stack_var JWT_SECRET)" \
+		"WORKERS=$(stack_var WORKERS)" "LOG_LEVEL=$(stack_var LOG_LEVEL)" \
+		"PORT=$(stack_var PORT)" "$(stack_var RANKPULSE_BIN)" "$@"
+}
+
+nginx_cmd() {
+	"${AS_USER[@]}" "$NGINX_BIN" -p "$NGINX_PREFIX/" -c "$NGINX_CONF" \
+		-e "$NGINX_PREFIX/logs/error.log" "$@"
+}
+
+# bench_nginx_reload: validate and reload the bench-edited nginx config, then
+# wait until the old workers are gone (a reload drops nchan subscribers).
+bench_nginx_reload() {
+	local old
+	old=$(pgrep -P "$(cat "$NGINX_PREFIX/nginx.pid")" | tr '\n' ' ')
+	nginx_cmd -t -q >"$WORK/nginx-t.log" 2>&1 || { cat "$WORK/nginx-t.log" >&2; die "nginx -t failed"; }
+	nginx_cmd -s reload >>"$WORK/nginx-t.log" 2>&1 || { cat "$WORK/nginx-t.log" >&2; die "nginx reload failed"; }
+	local n=100 p alive
+	while [ "$n" -gt 0 ]; do
+		alive=0
+		for p in $old; do [ -e "/proc/$p" ] && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	sleep 0.2
+}
+
+# bench_start_floor NAME BODY_FILE: a fcgi-floor with WORKERS workers that
+# answers BODY_FILE's bytes, on RUN_DIR/floor-NAME.sock.  Runs as the stack
+# user so that nginx can connect to it.
+bench_start_floor() {
+	local name=$1 body=$2 sock
+	if [ "$name" = "" ]; then sock=$RUN_DIR/floor.sock; else sock=$RUN_DIR/floor-$name.sock; fi
+	[ -x "$BENCH_DIR/fcgi-floor" ] || install -m 0755 "$FLOOR_BIN" "$BENCH_DIR/fcgi-floor"
+	say "starting fcgi-floor${name:+ $name} ($WORKERS workers) on $sock"
+	(
+		exec </dev/null >>"$WORK/floor.log" 2>&1
+		exec "${AS_USER[@]}" "$BENCH_DIR/fcgi-floor" "$sock" "$WORKERS" "$body"
+	) &
+	FLOOR_PID[${name:-_}]=$!
+	FLOOR_SOCK[${name:-_}]=$sock
+	local n=50
+	until [ -S "$sock" ]; do
+		[ -e "/proc/${FLOOR_PID[${name:-_}]}" ] || { cat "$WORK/floor.log" >&2; die "fcgi-floor exited"; }
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || die "fcgi-floor did not create $sock"
+		sleep 0.1
+	done
+}
+
+# Worker processes of the rankpulse master, and their resident memory.
+worker_pids() { pgrep -P "$MASTER_PID" | sort -n | tr '\n' ' '; }
+# rss_sample [PIDS]: "PIDS|SUM_KIB|MAX_KIB" of the given (default: the
+# current rankpulse workers') processes.
+rss_sample() {
+	local pids p kib sum=0 max=0
+	pids=${1:-$(worker_pids)}
+	for p in $pids; do
+		kib=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null) || kib=0
+		kib=${kib:-0}
+		sum=$((sum + kib))
+		[ "$kib" -gt "$max" ] && max=$kib
+	done
+	printf '%s|%s|%s' "$pids" "$sum" "$max"
+}
+
+# demo_ids FIRST LAST [STEP]: the ids of the seeded demo players
+# (md5('rankpulse-demo-' || i)::uuid, see lib/store/seed.c), one a line.
+demo_ids() {
+	perl -MDigest::MD5=md5_hex -e '
+		my ($a, $b, $s) = @ARGV;
+		for (my $i = $a; $i <= $b; $i += $s) {
+			my $h = md5_hex("rankpulse-demo-$i");
+			$h =~ s/^(.{8})(.{4})(.{4})(.{4})(.{12})$/$1-$2-$3-$4-$5/;
+			print "$h\n";
+		}' "$1" "$2" "${3:-1}"
+}
+
+# cpu_ticks PIDS: utime + stime (clock ticks) summed over the processes.
+cpu_ticks() {
+	local p sum=0 t
+	for p in $1; do
+		t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || t=0
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
+}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# proc_kib PID FIELD: a /proc/PID/status field (VmRSS, VmHWM, RssAnon...) in KiB.
+proc_kib() { awk -v f="$2:" '$1 == f {print $2; exit}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# ---------------------------------------------------------------- repeated measurements
+
+# Every target is measured ROUNDS times (targets interleaved within a round),
+# and the tables report the median of each figure.
+declare -A M_RPS=() M_P50=() M_P99=() M_ERR=() M_N=()
+
+# measure KEY URL [WRK ARGS...]: a WARMUP-second warm-up, then a DURATION-
+# second measured run; appends rps / p50 / p99 / errors to KEY's lists.
+measure() {
+	local key=$1 url=$2 n
+	shift 2
+	if [ "$WARMUP" -gt 0 ]; then run_wrk "$key-warmup" "$url" "$WARMUP" "$@"; fi
+	n=$((${M_N[$key]:-0} + 1))
+	M_N[$key]=$n
+	run_wrk "$key-$n" "$url" "$DURATION" "$@"
+	local rps p50 p99 err
+	rps=$(wrk_field "$key-$n" rps)
+	p50=$(wrk_field "$key-$n" p50)
+	p99=$(wrk_field "$key-$n" p99)
+	err=$(wrk_field "$key-$n" errors)
+	M_RPS[$key]+="$rps "
+	M_P50[$key]+="$p50 "
+	M_P99[$key]+="$p99 "
+	M_ERR[$key]=$((${M_ERR[$key]:-0} + err))
+	say "  $key #$n: $rps rps, p50 $p50 ms, p99 $p99 ms, errors $err"
+}
+
+# med KEY rps|p50|p99: the median over KEY's rounds; errs KEY: the error sum.
+med() {
+	local -n list=M_${2^^}
+	# shellcheck disable=SC2086
+	median ${list[$1]}
+}
+errs() { echo "${M_ERR[$1]:-0}"; }
+# spread KEY rps|p99: "min–max" over the rounds.
+spread() {
+	local -n list=M_${2^^}
+	# shellcheck disable=SC2086
+	printf '%s\n' ${list[$1]} | sort -g | awk 'NR == 1{a = $1} {b = $1} END{printf "%s–%s", a, b}'
+}
+# ratios KEY BASE: the per-round rps ratios KEY/BASE ("0.52 0.49 0.55").
+ratios() {
+	# shellcheck disable=SC2206
+	local a=(${M_RPS[$1]}) b=(${M_RPS[$2]}) i out=""
+	for i in "${!a[@]}"; do out+="$(ratio "${a[$i]}" "${b[$i]:-0}") "; done
+	echo "${out% }"
+}
+# med_ratio KEY BASE: the median of the per-round ratios.
+med_ratio() {
+	# shellcheck disable=SC2046
+	median $(ratios "$1" "$2")
+}
+
+# write_uniq_lua FILE: a wrk script that appends `_=<thread>-<counter>` to
+# every request (a unique query string: the nginx microcache never hits; the
+# app ignores unknown parameters).  `{id}` in the URL's path is replaced by
+# the next line of the file given as the script's first argument.
+write_uniq_lua() {
+	cat >"$1" <<'LUA'
+local tid_next = 0
+function setup(thread)
+  thread:set("tid", tid_next)
+  tid_next = tid_next + 1
+end
+function init(args)
+  n = 0
+  ids = {}
+  if args[1] and args[1] ~= "" then
+    for line in io.lines(args[1]) do ids[#ids + 1] = line end
+  end
+  base = wrk.path
+  sep = string.find(base, "?", 1, true) and "&" or "?"
+end
+function request()
+  n = n + 1
+  local p = base
+  if #ids > 0 then
+    p = string.gsub(p, "{id}", ids[(n * 7 + tid * 131) % #ids + 1])
+  end
+  return wrk.format(nil, p .. sep .. "_=" .. tid .. "-" .. n)
+end
+LUA
+}
+
+# write_ids_lua FILE: like write_uniq_lua but without the unique parameter
+# (rotating ids only: requests that the microcache may answer).
+write_ids_lua() {
+	cat >"$1" <<'LUA'
+local tid_next = 0
+function setup(thread)
+  thread:set("tid", tid_next)
+  tid_next = tid_next + 1
+end
+function init(args)
+  n = 0
+  ids = {}
+  for line in io.lines(args[1]) do ids[#ids + 1] = line end
+  base = wrk.path
+end
+function request()
+  n = n + 1
+  return wrk.format(nil, (string.gsub(base, "{id}", ids[(n * 7 + tid * 131) % #ids + 1])))
+end
+LUA
+}
