@@ -1000,7 +1000,7 @@ cmd_run() {
     site:    $BASE_URL/
     health:  $BASE_URL/api/health
     api:     $BASE_URL/api/leaderboards
-    demo players: see README
+    demo logins: demo000001 … demo000${SEED_PLAYERS:-200} and admin, password rankpulse-demo
     logs:    $LOG_DIR/ (app.log, postgres.log, redis.log), $NGINX_PREFIX/logs/
   Press Ctrl-C to stop.
 
