@@ -408,7 +408,11 @@ measure() {
 	if [ "$WARMUP" -gt 0 ]; then run_wrk "$key-warmup" "$url" "$WARMUP" "$@"; fi
 	n=$((${M_N[$key]:-0} + 1))
 	M_N[$key]=$n
+	local c0 c1
+	c0=$(cpu_snapshot)
 	run_wrk "$key-$n" "$url" "$DURATION" "$@"
+	c1=$(cpu_snapshot)
+	cpu_add "$key" "$c0" "$c1" "$(wrk_field "$key-$n" requests)"
 	local rps p50 p99 err
 	rps=$(wrk_field "$key-$n" rps)
 	p50=$(wrk_field "$key-$n" p50)
@@ -498,4 +502,148 @@ function request()
   return wrk.format(nil, (string.gsub(base, "{id}", ids[(n * 7 + tid * 131) % #ids + 1])))
 end
 LUA
+}
+
+# ---------------------------------------------------------------- matches and results
+
+# admin_token: a fresh access token of the seeded admin (15 min by default).
+admin_token() {
+	local out=$WORK/admin-login.json code
+	code=$(curl -s -o "$out" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+		-d '{"login":"admin","password":"rankpulse-demo"}' "$BASE_URL/api/auth/login") || true
+	[ "$code" = 200 ] || die "admin login answered $code: $(head -c 300 "$out")"
+	perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{token}' <"$out"
+}
+
+# write_create_matches_lua FILE: a wrk script that POSTs /api/matches between
+# two random players of the ids file (script arg 1) with the bearer token
+# (arg 2), and appends every created match id to PREFIX-<thread>.txt (arg 3).
+write_create_matches_lua() {
+	cat >"$1" <<'LUA'
+local tid_next = 0
+function setup(thread)
+  thread:set("tid", tid_next)
+  tid_next = tid_next + 1
+end
+function init(args)
+  ids = {}
+  for line in io.lines(args[1]) do ids[#ids + 1] = line end
+  headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. args[2] }
+  out = io.open(args[3] .. "-" .. tid .. ".txt", "a")
+  out:setvbuf("line")
+  math.randomseed(os.time() + tid * 7919)
+end
+function request()
+  local a = math.random(#ids)
+  local b = math.random(#ids - 1)
+  if b >= a then b = b + 1 end
+  local body = '{"player1Id":"' .. ids[a] .. '","player2Id":"' .. ids[b] .. '"}'
+  return wrk.format("POST", "/api/matches", headers, body)
+end
+function response(status, hdrs, body)
+  if status == 201 or status == 200 then
+    local id = string.match(body, '^{"id":"([0-9a-f-]+)"')
+    if id then out:write(id, "\n") end
+  end
+end
+LUA
+}
+
+# write_results_lua FILE: a wrk script that POSTs a result (1-0, 0-1 or 1-1)
+# to each match of the ids file (arg 1) once, bearer token arg 2; thread t of
+# T (arg 3) takes every T-th match.  When its matches run out a thread stops.
+write_results_lua() {
+	cat >"$1" <<'LUA'
+local tid_next = 0
+function setup(thread)
+  thread:set("tid", tid_next)
+  tid_next = tid_next + 1
+end
+function init(args)
+  ids = {}
+  local nthreads = tonumber(args[3])
+  local k = 0
+  for line in io.lines(args[1]) do
+    if k % nthreads == tid then ids[#ids + 1] = line end
+    k = k + 1
+  end
+  headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. args[2] }
+  scores = { '{"player1Score":1,"player2Score":0}', '{"player1Score":0,"player2Score":1}',
+             '{"player1Score":1,"player2Score":1}' }
+  n = 0
+end
+function request()
+  n = n + 1
+  if n > #ids then
+    wrk.thread:stop()
+    n = #ids
+  end
+  return wrk.format("POST", "/api/matches/" .. ids[n] .. "/result", headers, scores[n % 3 + 1])
+end
+LUA
+}
+
+# ---------------------------------------------------------------- CPU by component
+
+# component_pids NAME: the stack's processes of one component —
+#   app (rankpulse master + workers), postgres (postmaster + backends),
+#   nginx (master + workers), redis.
+component_pids() {
+	local pid
+	case $1 in
+	app) pid=$MASTER_PID ;;
+	postgres) pid=$(head -n 1 "$SD/pg/postmaster.pid" 2>/dev/null) ;;
+	nginx) pid=$(cat "$NGINX_PREFIX/nginx.pid" 2>/dev/null) ;;
+	redis) pid=$(cat "$RUN_DIR/redis.pid" 2>/dev/null) ;;
+	esac
+	[ -n "$pid" ] || return 0
+	echo "$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+}
+COMPONENTS="nginx app postgres redis"
+# cpu_snapshot: "nginx=T app=T postgres=T redis=T total=T" (clock ticks;
+# total = busy ticks of the whole machine from /proc/stat, all processes).
+cpu_snapshot() {
+	local c out=""
+	for c in $COMPONENTS; do out+="$c=$(cpu_ticks "$(component_pids "$c")") "; done
+	out+="total=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat)"
+	echo "$out"
+}
+# cpu_per_request BEFORE AFTER REQUESTS: "nginx 41 / app 120 / postgres 230 /
+# redis 12 / machine 560" — CPU microseconds per request of each component
+# between two cpu_snapshot values (machine = every process on the box,
+# including wrk and anything else running).
+cpu_per_request() {
+	awk -v a="$1" -v b="$2" -v n="$3" -v hz="$CLK_TCK" 'BEGIN {
+		na = split(a, A, " "); split(b, B, " ");
+		for (i = 1; i <= na; i++) {
+			split(A[i], x, "="); split(B[i], y, "=");
+			name = (x[1] == "total") ? "machine" : x[1];
+			us = (n > 0) ? (y[2] - x[2]) * 1e6 / hz / n : 0;
+			out = out (i > 1 ? " / " : "") sprintf("%s %.0f", name, us);
+		}
+		print out }'
+}
+
+# cpu_add KEY BEFORE AFTER REQUESTS: accumulate KEY's CPU ticks per component.
+declare -A CPU_SUM=() REQ_SUM=()
+cpu_add() {
+	local key=$1 a b
+	for a in $2; do
+		for b in $3; do
+			[ "${a%%=*}" = "${b%%=*}" ] || continue
+			CPU_SUM[$key.${a%%=*}]=$((${CPU_SUM[$key.${a%%=*}]:-0} + ${b#*=} - ${a#*=}))
+		done
+	done
+	REQ_SUM[$key]=$((${REQ_SUM[$key]:-0} + $4))
+}
+# cpu_line KEY: CPU microseconds per request of each component over all of
+# KEY's measured runs ("nginx 41 · app 120 · postgres 230 · redis 12 · machine 560").
+cpu_line() {
+	local key=$1 c out="" n=${REQ_SUM[$1]:-0}
+	for c in $COMPONENTS total; do
+		out+="$(awk -v t="${CPU_SUM[$key.$c]:-0}" -v n="$n" -v hz="$CLK_TCK" -v c="$c" 'BEGIN{
+			if (c == "total") c = "machine";
+			printf "%s %.0f", c, (n > 0 ? t * 1e6 / hz / n : 0) }') · "
+	done
+	echo "${out% · }"
 }

@@ -40,18 +40,6 @@ struct board_query {
 	int radius;
 };
 
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) > 12)
-		return false;
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool season_exists(struct request *req, const char *id, enum rp_err *err)
 {
 	const char *params[] = {id};
@@ -126,16 +114,16 @@ static enum rp_err parse_query(struct request *req, struct board_query *q, const
 		request_field_error(req, "season", "is only allowed with period=season");
 	if (season != NULL && (strlen(season) > 64 || season[0] == '\0'))
 		request_field_error(req, "season", "is not a season id");
-	long l = BOARD_LIMIT_DEFAULT, off = 0, rad = AROUND_RADIUS_DEFAULT;
-	if (limit != NULL && !parse_long(limit, 1, BOARD_LIMIT_MAX, &l))
+	long long l = BOARD_LIMIT_DEFAULT, off = 0, rad = AROUND_RADIUS_DEFAULT;
+	if (limit != NULL && !query_long(limit, 1, BOARD_LIMIT_MAX, &l))
 		request_field_error(req, "limit", "must be an integer from 1 to 100");
-	if (offset != NULL && !parse_long(offset, 0, BOARD_OFFSET_MAX, &off))
+	if (offset != NULL && !query_long(offset, 0, BOARD_OFFSET_MAX, &off))
 		request_field_error(req, "offset", "must be an integer from 0 to 10000000");
 	if (offset != NULL && cursor != NULL)
 		request_field_error(req, "cursor", "cannot be combined with offset");
 	if (cursor != NULL && (strlen(cursor) > 200 || cursor[0] == '\0'))
 		request_field_error(req, "cursor", "is not a cursor returned by this endpoint");
-	if (radius != NULL && !parse_long(radius, 0, AROUND_RADIUS_MAX, &rad))
+	if (radius != NULL && !query_long(radius, 0, AROUND_RADIUS_MAX, &rad))
 		request_field_error(req, "radius", "must be an integer from 0 to 50");
 	if (req->problem.nerrors > 0) {
 		req->problem.detail = "invalid query parameters";
@@ -160,7 +148,7 @@ static enum rp_err parse_query(struct request *req, struct board_query *q, const
 	}
 	board_id_init(&q->board, p, sid, cc[0] ? cc : NULL);
 	q->limit = (int)l;
-	q->offset = off;
+	q->offset = (long)off;
 	q->cursor = cursor;
 	q->radius = (int)rad;
 	return RP_OK;

@@ -274,10 +274,9 @@ static enum rp_err list_matches(struct request *req, struct response *res, const
 		request_field_error(req, "status", "is not a match status");
 	if (type != NULL && !one_of(type, match_types))
 		request_field_error(req, "type", "is not a match type");
+	long long l;
 	if (limit_s != NULL) {
-		char *end;
-		long l = strtol(limit_s, &end, 10);
-		if (*end != '\0' || limit_s[0] < '0' || limit_s[0] > '9' || l < 1 || l > MATCH_PAGE_MAX)
+		if (!query_long(limit_s, 1, MATCH_PAGE_MAX, &l))
 			request_field_error(req, "limit", "must be an integer from 1 to 100");
 		else
 			f.limit = (int)l;
@@ -386,8 +385,7 @@ static enum rp_err transition(struct request *req, struct response *res, const c
 			return disputed ? RP_EFORBIDDEN : RP_ECONFLICT;
 		}
 		const char *params[] = {id, "rejected", who.claims.sub};
-		PGresult *r = db_query(req->app->db, STMT_RESULT_SET_STATUS, params, &e);
-		PQclear(r);
+		e = db_command(req->app->db, STMT_RESULT_SET_STATUS, params);
 		if (e != RP_OK) {
 			rollback(req->app->db);
 			return e;
@@ -477,8 +475,7 @@ static enum rp_err insert_result(struct request *req, const struct match *m,
 				v[6], v[7], verification, reporter, verifier,
 				ar->has_season ? ar->season : NULL, result_season_json(req->arena, ar, m)};
 	enum rp_err e;
-	PGresult *res = db_query(req->app->db, STMT_RESULT_INSERT, params, &e);
-	PQclear(res);
+	e = db_command(req->app->db, STMT_RESULT_INSERT, params);
 	return e;
 }
 
@@ -584,8 +581,7 @@ static enum rp_err store_response(struct request *req, const char *who, int stat
 	snprintf(st, sizeof(st), "%d", status);
 	const char *params[] = {who, req->idempotency_key, st, body->data};
 	enum rp_err e;
-	PGresult *r = db_query(req->app->db, STMT_IDEM_STORE, params, &e);
-	PQclear(r);
+	e = db_command(req->app->db, STMT_IDEM_STORE, params);
 	return e;
 }
 
@@ -722,8 +718,7 @@ static enum rp_err decide(struct request *req, struct response *res, bool verify
 	reported_from(&m, &r);
 	if (!verify) {
 		const char *params[] = {id, "disputed", NULL};
-		PGresult *x = db_query(db, STMT_RESULT_SET_STATUS, params, &e);
-		PQclear(x);
+		e = db_command(db, STMT_RESULT_SET_STATUS, params);
 	} else if ((e = apply(req, &m, &r, &ar)) == RP_OK) {
 		char v[6][16];
 		int vals[6] = {ar.all[0].before, ar.all[0].after, ar.all[1].before, ar.all[1].after,
@@ -732,8 +727,7 @@ static enum rp_err decide(struct request *req, struct response *res, bool verify
 			snprintf(v[i], sizeof(v[i]), "%d", vals[i]);
 		const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], who.claims.sub,
 					ar.has_season ? ar.season : NULL, result_season_json(req->arena, &ar, &m)};
-		PGresult *x = db_query(db, STMT_RESULT_APPLY, params, &e);
-		PQclear(x);
+		e = db_command(db, STMT_RESULT_APPLY, params);
 		if (e == RP_OK)
 			e = match_set_status(db, id, r.match_status, ar.has_season ? ar.season : NULL);
 	}
@@ -770,29 +764,19 @@ enum rp_err handle_rating_history(struct request *req, struct response *res)
 		req->problem.detail = "malformed query string";
 		return RP_EBADREQ;
 	}
-	int limit = 50;
-	if (limit_s != NULL) {
-		char *end;
-		long l = strtol(limit_s, &end, 10);
-		if (*end != '\0' || l < 1 || l > MATCH_PAGE_MAX || limit_s[0] < '0' || limit_s[0] > '9')
-			request_field_error(req, "limit", "must be an integer from 1 to 100");
-		limit = (int)l;
-	}
-	if (before != NULL) {
-		char *end;
-		errno = 0;
-		long long b = strtoll(before, &end, 10);
-		if (*end != '\0' || b <= 0 || errno == ERANGE || before[0] < '0' || before[0] > '9')
-			request_field_error(req, "cursor", "is not a cursor returned by this endpoint");
-	}
+	long long limit = 50, b;
+	if (limit_s != NULL && !query_long(limit_s, 1, MATCH_PAGE_MAX, &limit))
+		request_field_error(req, "limit", "must be an integer from 1 to 100");
+	if (before != NULL && !query_long(before, 1, 9000000000000000000LL, &b))
+		request_field_error(req, "cursor", "is not a cursor returned by this endpoint");
 	if (season != NULL && (strlen(season) > 64 || season[0] == '\0'))
 		request_field_error(req, "season", "is not a season id");
 	if (req->problem.nerrors > 0) {
 		req->problem.detail = "invalid query parameters";
 		return RP_EINVAL;
 	}
-	char lim[16];
-	snprintf(lim, sizeof(lim), "%d", limit);
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%lld", limit);
 	const char *params[] = {req->params[0], season ? season : "all-time", before, lim};
 	enum rp_err e;
 	PGresult *r = db_query(req->app->db, STMT_RATING_HISTORY, params, &e);

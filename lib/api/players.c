@@ -115,19 +115,26 @@ enum rp_err handle_player_stats(struct request *req, struct response *res)
 	return response_json(res, 200, o);
 }
 
+/* Writes: the path's player, acted on by that player or an admin. */
+static enum rp_err writable_player(struct request *req, const char **id, const char *refusal)
+{
+	enum rp_err e = player_param(req, id);
+	struct principal who;
+	if (e != RP_OK || (e = authn_require(req, &who)) != RP_OK)
+		return e;
+	if (!authn_may_act_for(&who, *id)) {
+		req->problem.detail = refusal;
+		return RP_EFORBIDDEN;
+	}
+	return RP_OK;
+}
+
 enum rp_err handle_player_patch(struct request *req, struct response *res)
 {
 	const char *id;
-	enum rp_err e = player_param(req, &id);
+	enum rp_err e = writable_player(req, &id, "you may only change your own profile");
 	if (e != RP_OK)
 		return e;
-	struct principal who;
-	if ((e = authn_require(req, &who)) != RP_OK)
-		return e;
-	if (!authn_may_act_for(&who, id)) {
-		req->problem.detail = "you may only change your own profile";
-		return RP_EFORBIDDEN;
-	}
 	static const struct field_spec spec[] = {
 		{"displayName", FIELD_STRING, FIELD_NULLABLE, 256, 0, 0, validate_display_name},
 		{"countryCode", FIELD_STRING, FIELD_NULLABLE, 8, 0, 0, check_country},
@@ -169,16 +176,9 @@ enum rp_err handle_player_patch(struct request *req, struct response *res)
 enum rp_err handle_player_delete(struct request *req, struct response *res)
 {
 	const char *id;
-	enum rp_err e = player_param(req, &id);
+	enum rp_err e = writable_player(req, &id, "you may only deactivate your own account");
 	if (e != RP_OK)
 		return e;
-	struct principal who;
-	if ((e = authn_require(req, &who)) != RP_OK)
-		return e;
-	if (!authn_may_act_for(&who, id)) {
-		req->problem.detail = "you may only deactivate your own account";
-		return RP_EFORBIDDEN;
-	}
 	e = player_deactivate(req->app->db, id);
 	if (e == RP_ENOTFOUND)
 		req->problem.detail = "no such player";
@@ -210,16 +210,6 @@ static const char *search_prefix(struct request *req, const char *s)
 	return out;
 }
 
-static bool parse_limit(const char *s, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 || v > PLAYER_PAGE_MAX)
-		return false;
-	*out = (int)v;
-	return true;
-}
-
 enum rp_err handle_player_list(struct request *req, struct response *res)
 {
 	enum rp_err e1, e2, e3;
@@ -233,8 +223,8 @@ enum rp_err handle_player_list(struct request *req, struct response *res)
 	const char *prefix = search_prefix(req, search ? search : "");
 	if (prefix == NULL)
 		request_field_error(req, "search", "must be up to 32 characters of A-Z, a-z, 0-9, _ or -");
-	int limit = PLAYER_PAGE_DEFAULT;
-	if (limit_s != NULL && !parse_limit(limit_s, &limit))
+	long long limit = PLAYER_PAGE_DEFAULT;
+	if (limit_s != NULL && !query_long(limit_s, 1, PLAYER_PAGE_MAX, &limit))
 		request_field_error(req, "limit", "must be an integer from 1 to 100");
 	const char *cursor = "";
 	if (cursor_s != NULL) {
@@ -256,7 +246,7 @@ enum rp_err handle_player_list(struct request *req, struct response *res)
 	}
 	struct player *rows;
 	int count;
-	enum rp_err e = player_search(req->app->db, req->arena, prefix, cursor, limit, &rows, &count);
+	enum rp_err e = player_search(req->app->db, req->arena, prefix, cursor, (int)limit, &rows, &count);
 	if (e != RP_OK)
 		return e;
 	struct json_object *list = json_object_new_array();

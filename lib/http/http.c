@@ -182,3 +182,15 @@ const char *request_query(struct request *req, const char *name, enum rp_err *er
 	}
 	return NULL;
 }
+
+bool query_long(const char *s, long long min, long long max, long long *out)
+{
+	if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) > 18)
+		return false;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}

@@ -119,5 +119,8 @@ void request_field_error(struct request *req, const char *field, const char *mes
 /* Return the value of query parameter name (percent-decoded, arena copy) or
  * NULL. Returns RP_EBADREQ through *err on malformed encoding. */
 const char *request_query(struct request *req, const char *name, enum rp_err *err);
+/* A query value as a decimal integer in [min, max]: digits only, no sign, no
+ * spaces, no overflow. */
+bool query_long(const char *s, long long min, long long max, long long *out);
 
 #endif

@@ -92,20 +92,13 @@ const char *board_channel(const struct board_id *b, char *buf, size_t len)
 enum { E_ID, E_USERNAME, E_DISPLAY, E_COUNTRY, E_ELO, E_GAMES, E_WINS, E_LOSSES, E_DRAWS,
        E_CHANGE, E_REACHED, E_COUNT };
 
-static const char *col(struct arena *a, PGresult *r, int row, int c)
-{
-	if (PQgetisnull(r, row, c))
-		return NULL;
-	return arena_strndup(a, PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
-}
-
 static void decode(struct arena *a, PGresult *r, int row, struct board_entry *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->player_id = col(a, r, row, E_ID);
-	e->username = col(a, r, row, E_USERNAME);
-	e->display_name = col(a, r, row, E_DISPLAY);
-	e->country_code = col(a, r, row, E_COUNTRY);
+	e->player_id = db_text(a, r, row, E_ID);
+	e->username = db_text(a, r, row, E_USERNAME);
+	e->display_name = db_text(a, r, row, E_DISPLAY);
+	e->country_code = db_text(a, r, row, E_COUNTRY);
 	e->elo = atoi(PQgetvalue(r, row, E_ELO));
 	e->games = atoi(PQgetvalue(r, row, E_GAMES));
 	e->wins = atoi(PQgetvalue(r, row, E_WINS));

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/backoff.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
@@ -274,6 +275,40 @@ enum rp_err db_exec(struct db *db, const char *sql)
 		return RP_EUNAVAIL;
 	}
 	err = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK ? RP_OK : classify(db, r);
+	PQclear(r);
+	return err;
+}
+
+enum rp_err db_command(struct db *db, enum stmt_id id, const char *const *params)
+{
+	enum rp_err err;
+	PGresult *r = db_query(db, id, params, &err);
+	PQclear(r);
+	return err;
+}
+
+const char *db_text(struct arena *a, PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+enum rp_err db_rows(struct db *db, struct arena *a, enum stmt_id id, const char *const *params,
+		    size_t elem_size, db_row_fn fn, void **out, int *count)
+{
+	enum rp_err err;
+	PGresult *r = db_query(db, id, params, &err);
+	if (r == NULL)
+		return err;
+	int rows = PQntuples(r);
+	char *elems = arena_calloc(a, (size_t)(rows ? rows : 1), elem_size);
+	*out = elems;
+	*count = 0;
+	err = elems ? RP_OK : RP_ENOMEM;
+	for (int i = 0; err == RP_OK && i < rows; i++)
+		if ((err = fn(a, r, i, elems + (size_t)i * elem_size)) == RP_OK)
+			(*count)++;
 	PQclear(r);
 	return err;
 }

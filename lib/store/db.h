@@ -19,6 +19,7 @@
 
 #define DB_TIMEOUT_MS 2000
 
+struct arena;
 struct db;
 struct metrics;
 
@@ -39,6 +40,17 @@ PGresult *db_query(struct db *db, enum stmt_id id, const char *const *params, en
 /* Run a parameterless utility statement (BEGIN, COMMIT, ROLLBACK). */
 enum rp_err db_exec(struct db *db, const char *sql) RP_MUSTCHECK;
 const char *db_sqlstate(const struct db *db);
+/* Run a statement whose result is not needed. */
+enum rp_err db_command(struct db *db, enum stmt_id id, const char *const *params) RP_MUSTCHECK;
+/* Copy a column into the arena; NULL for SQL NULL. */
+const char *db_text(struct arena *a, PGresult *r, int row, int col);
+/*
+ * Run a statement and decode every row with fn into a new arena array of
+ * elem_size elements (*out, *count). fn(a, r, row, element) decodes one row.
+ */
+typedef enum rp_err (*db_row_fn)(struct arena *a, PGresult *r, int row, void *element);
+enum rp_err db_rows(struct db *db, struct arena *a, enum stmt_id id, const char *const *params,
+		    size_t elem_size, db_row_fn fn, void **out, int *count) RP_MUSTCHECK;
 /* Constraint named by the last failure (unique violations), or "". */
 const char *db_constraint(const struct db *db);
 

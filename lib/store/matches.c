@@ -19,55 +19,49 @@ enum {
 	R_SEASON_CHANGES, R_HAS, M_CREATED_US, M_COUNT
 };
 
-static const char *col(struct arena *a, PGresult *r, int row, int c)
-{
-	if (PQgetisnull(r, row, c))
-		return NULL;
-	return arena_strndup(a, PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
-}
-
 static int num(PGresult *r, int row, int c)
 {
 	return PQgetisnull(r, row, c) ? 0 : atoi(PQgetvalue(r, row, c));
 }
 
-static enum rp_err decode(struct arena *a, PGresult *r, int row, struct match *m)
+static enum rp_err decode(struct arena *a, PGresult *r, int row, void *element)
 {
+	struct match *m = element;
 	if (PQnfields(r) != M_COUNT)
 		return RP_EINTERNAL;
 	memset(m, 0, sizeof(*m));
-	m->id = col(a, r, row, M_ID);
-	m->player1_id = col(a, r, row, M_P1);
-	m->player2_id = col(a, r, row, M_P2);
-	m->match_type = col(a, r, row, M_TYPE);
-	m->status = col(a, r, row, M_STATUS);
+	m->id = db_text(a, r, row, M_ID);
+	m->player1_id = db_text(a, r, row, M_P1);
+	m->player2_id = db_text(a, r, row, M_P2);
+	m->match_type = db_text(a, r, row, M_TYPE);
+	m->status = db_text(a, r, row, M_STATUS);
 	m->best_of = num(r, row, M_BEST_OF);
-	m->season_id = col(a, r, row, M_SEASON);
-	m->scheduled_at = col(a, r, row, M_SCHEDULED);
-	m->started_at = col(a, r, row, M_STARTED);
-	m->completed_at = col(a, r, row, M_COMPLETED);
-	m->created_by = col(a, r, row, M_CREATED_BY);
-	m->notes = col(a, r, row, M_NOTES);
-	m->created_at = col(a, r, row, M_CREATED);
-	m->updated_at = col(a, r, row, M_UPDATED);
+	m->season_id = db_text(a, r, row, M_SEASON);
+	m->scheduled_at = db_text(a, r, row, M_SCHEDULED);
+	m->started_at = db_text(a, r, row, M_STARTED);
+	m->completed_at = db_text(a, r, row, M_COMPLETED);
+	m->created_by = db_text(a, r, row, M_CREATED_BY);
+	m->notes = db_text(a, r, row, M_NOTES);
+	m->created_at = db_text(a, r, row, M_CREATED);
+	m->updated_at = db_text(a, r, row, M_UPDATED);
 	m->created_us = atoll(PQgetvalue(r, row, M_CREATED_US));
 	m->has_result = PQgetvalue(r, row, R_HAS)[0] == 't';
 	if (m->has_result) {
 		m->result.player1_score = num(r, row, R_S1);
 		m->result.player2_score = num(r, row, R_S2);
-		m->result.winner_id = col(a, r, row, R_WINNER);
-		m->result.result_type = col(a, r, row, R_TYPE);
-		m->result.verification_status = col(a, r, row, R_VERIFY);
-		m->result.reported_by = col(a, r, row, R_REPORTED);
-		m->result.verified_by = col(a, r, row, R_VERIFIED);
+		m->result.winner_id = db_text(a, r, row, R_WINNER);
+		m->result.result_type = db_text(a, r, row, R_TYPE);
+		m->result.verification_status = db_text(a, r, row, R_VERIFY);
+		m->result.reported_by = db_text(a, r, row, R_REPORTED);
+		m->result.verified_by = db_text(a, r, row, R_VERIFIED);
 		m->result.p1_before = num(r, row, R_P1B);
 		m->result.p1_after = num(r, row, R_P1A);
 		m->result.p2_before = num(r, row, R_P2B);
 		m->result.p2_after = num(r, row, R_P2A);
 		m->result.p1_k = num(r, row, R_K1);
 		m->result.p2_k = num(r, row, R_K2);
-		m->result.season_id = col(a, r, row, R_SEASON);
-		m->result.season_changes = col(a, r, row, R_SEASON_CHANGES);
+		m->result.season_id = db_text(a, r, row, R_SEASON);
+		m->result.season_changes = db_text(a, r, row, R_SEASON_CHANGES);
 	}
 	if (m->id == NULL || m->player1_id == NULL || m->player2_id == NULL || m->status == NULL ||
 	    m->created_at == NULL)
@@ -111,10 +105,7 @@ enum rp_err match_lock(struct db *db, struct arena *a, const char *id, struct ma
 enum rp_err match_set_status(struct db *db, const char *id, const char *status, const char *season_id)
 {
 	const char *params[] = {id, status, season_id};
-	enum rp_err err;
-	PGresult *r = db_query(db, STMT_MATCH_SET_STATUS, params, &err);
-	PQclear(r);
-	return err;
+	return db_command(db, STMT_MATCH_SET_STATUS, params);
 }
 
 enum rp_err match_list(struct db *db, struct arena *a, const struct match_filter *f,
@@ -125,19 +116,8 @@ enum rp_err match_list(struct db *db, struct arena *a, const struct match_filter
 	snprintf(lim, sizeof(lim), "%d", f->limit);
 	const char *params[] = {f->player_id, f->status, f->match_type,
 				f->before_us ? before : NULL, f->before_us ? f->before_id : NULL, lim};
-	enum rp_err err;
-	PGresult *r = db_query(db, STMT_MATCH_LIST, params, &err);
-	if (r == NULL)
-		return err;
-	int rows = PQntuples(r);
-	*out = arena_calloc(a, (size_t)(rows ? rows : 1), sizeof(struct match));
-	*count = 0;
-	err = *out ? RP_OK : RP_ENOMEM;
-	for (int i = 0; err == RP_OK && i < rows; i++)
-		if ((err = decode(a, r, i, &(*out)[i])) == RP_OK)
-			(*count)++;
-	PQclear(r);
-	return err;
+	return db_rows(db, a, STMT_MATCH_LIST, params, sizeof(struct match), decode, (void **)out,
+		       count);
 }
 
 bool match_is_participant(const struct match *m, const char *player_id)

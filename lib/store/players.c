@@ -18,30 +18,24 @@ enum {
 	C_VERSION, C_CREATED, C_UPDATED, C_LAST_ACTIVE, C_HASH, C_CREATED_MS, C_COUNT
 };
 
-static const char *col(struct arena *a, PGresult *r, int row, int c)
-{
-	if (PQgetisnull(r, row, c))
-		return NULL;
-	return arena_strndup(a, PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
-}
-
 static int col_int(PGresult *r, int row, int c)
 {
 	return atoi(PQgetvalue(r, row, c));
 }
 
-static enum rp_err decode(struct arena *a, PGresult *r, int row, struct player *p)
+static enum rp_err decode(struct arena *a, PGresult *r, int row, void *element)
 {
+	struct player *p = element;
 	if (PQnfields(r) != C_COUNT)
 		return RP_EINTERNAL;
-	p->id = col(a, r, row, C_ID);
-	p->username = col(a, r, row, C_USERNAME);
-	p->email = col(a, r, row, C_EMAIL);
-	p->display_name = col(a, r, row, C_DISPLAY);
-	p->country_code = col(a, r, row, C_COUNTRY);
-	p->avatar_url = col(a, r, row, C_AVATAR);
-	p->bio = col(a, r, row, C_BIO);
-	p->role = col(a, r, row, C_ROLE);
+	p->id = db_text(a, r, row, C_ID);
+	p->username = db_text(a, r, row, C_USERNAME);
+	p->email = db_text(a, r, row, C_EMAIL);
+	p->display_name = db_text(a, r, row, C_DISPLAY);
+	p->country_code = db_text(a, r, row, C_COUNTRY);
+	p->avatar_url = db_text(a, r, row, C_AVATAR);
+	p->bio = db_text(a, r, row, C_BIO);
+	p->role = db_text(a, r, row, C_ROLE);
 	p->elo = col_int(r, row, C_ELO);
 	p->peak_elo = col_int(r, row, C_PEAK);
 	p->lowest_elo = col_int(r, row, C_LOWEST);
@@ -53,10 +47,10 @@ static enum rp_err decode(struct arena *a, PGresult *r, int row, struct player *
 	p->best_win_streak = col_int(r, row, C_BEST);
 	p->is_active = PQgetvalue(r, row, C_ACTIVE)[0] == 't';
 	p->version = atoll(PQgetvalue(r, row, C_VERSION));
-	p->created_at = col(a, r, row, C_CREATED);
-	p->updated_at = col(a, r, row, C_UPDATED);
-	p->last_active_at = col(a, r, row, C_LAST_ACTIVE);
-	p->password_hash = col(a, r, row, C_HASH);
+	p->created_at = db_text(a, r, row, C_CREATED);
+	p->updated_at = db_text(a, r, row, C_UPDATED);
+	p->last_active_at = db_text(a, r, row, C_LAST_ACTIVE);
+	p->password_hash = db_text(a, r, row, C_HASH);
 	p->created_ms = atoll(PQgetvalue(r, row, C_CREATED_MS));
 	if (p->id == NULL || p->username == NULL || p->email == NULL || p->role == NULL ||
 	    p->created_at == NULL || p->password_hash == NULL)
@@ -104,24 +98,16 @@ enum rp_err player_by_login(struct db *db, struct arena *a, const char *login, s
 			  params, out);
 }
 
-static enum rp_err command(struct db *db, enum stmt_id id, const char *const *params)
-{
-	enum rp_err err;
-	PGresult *r = db_query(db, id, params, &err);
-	PQclear(r);
-	return err;
-}
-
 enum rp_err player_set_password(struct db *db, const char *id, const char *hash)
 {
 	const char *params[] = {id, hash};
-	return command(db, STMT_PLAYER_SET_PASSWORD, params);
+	return db_command(db, STMT_PLAYER_SET_PASSWORD, params);
 }
 
 enum rp_err player_touch(struct db *db, const char *id)
 {
 	const char *params[] = {id};
-	return command(db, STMT_PLAYER_TOUCH, params);
+	return db_command(db, STMT_PLAYER_TOUCH, params);
 }
 
 enum rp_err player_update(struct db *db, struct arena *a, const char *id,
@@ -164,19 +150,8 @@ enum rp_err player_search(struct db *db, struct arena *a, const char *prefix, co
 	char lim[16];
 	snprintf(lim, sizeof(lim), "%d", limit);
 	const char *params[] = {prefix, upper, cursor, lim};
-	enum rp_err err;
-	PGresult *r = db_query(db, STMT_PLAYER_SEARCH, params, &err);
-	if (r == NULL)
-		return err;
-	int rows = PQntuples(r);
-	*out = arena_calloc(a, (size_t)(rows ? rows : 1), sizeof(struct player));
-	*count = 0;
-	err = *out ? RP_OK : RP_ENOMEM;
-	for (int i = 0; err == RP_OK && i < rows; i++)
-		if ((err = decode(a, r, i, &(*out)[i])) == RP_OK)
-			(*count)++;
-	PQclear(r);
-	return err;
+	return db_rows(db, a, STMT_PLAYER_SEARCH, params, sizeof(struct player), decode,
+		       (void **)out, count);
 }
 
 static struct json_object *str_or_null(const char *s)

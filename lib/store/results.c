@@ -18,12 +18,6 @@
 #include "store/db.h"
 #include "store/matches.h"
 
-static const char *dup(struct arena *a, PGresult *r, int row, int c)
-{
-	return PQgetisnull(r, row, c) ? NULL
-				      : arena_strndup(a, PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
-}
-
 static void itoa_(char *buf, size_t n, long long v)
 {
 	snprintf(buf, n, "%lld", v);
@@ -56,8 +50,8 @@ static enum rp_err lock_players(struct db *db, struct arena *a, const struct mat
 		rec[slot].draws = atoi(PQgetvalue(r, i, 7));
 		rec[slot].current_streak = atoi(PQgetvalue(r, i, 8));
 		rec[slot].best_win_streak = atoi(PQgetvalue(r, i, 9));
-		country[slot] = dup(a, r, i, 10);
-		username[slot] = dup(a, r, i, 12);
+		country[slot] = db_text(a, r, i, 10);
+		username[slot] = db_text(a, r, i, 12);
 		found++;
 	}
 	PQclear(r);
@@ -111,10 +105,7 @@ static enum rp_err write_event(struct db *db, const char *player, const char *ma
 	itoa_(before, sizeof(before), c->before);
 	itoa_(after, sizeof(after), c->after);
 	const char *params[] = {player, match, season, before, after};
-	enum rp_err err;
-	PGresult *res = db_query(db, STMT_EVENT_INSERT, params, &err);
-	PQclear(res);
-	return err;
+	return db_command(db, STMT_EVENT_INSERT, params);
 }
 
 /* Current season id (or none) and both players' entries in it. */

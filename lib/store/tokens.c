@@ -54,28 +54,20 @@ enum rp_err token_lock(struct db *db, const char *hash_hex, struct token_row *ou
 	return RP_OK;
 }
 
-static enum rp_err command(struct db *db, enum stmt_id id, const char *const *params)
-{
-	enum rp_err err;
-	PGresult *r = db_query(db, id, params, &err);
-	PQclear(r);
-	return err;
-}
-
 enum rp_err token_mark_rotated(struct db *db, const char *id, const char *replaced_by)
 {
 	const char *params[] = {id, replaced_by};
-	return command(db, STMT_TOKEN_ROTATE, params);
+	return db_command(db, STMT_TOKEN_ROTATE, params);
 }
 
 enum rp_err token_revoke_family(struct db *db, const char *family_id)
 {
 	const char *params[] = {family_id};
-	return command(db, STMT_TOKEN_REVOKE_FAMILY, params);
+	return db_command(db, STMT_TOKEN_REVOKE_FAMILY, params);
 }
 
 enum rp_err token_revoke_by_hash(struct db *db, const char *hash_hex, const char *player_id)
 {
 	const char *params[] = {hash_hex, player_id};
-	return command(db, STMT_TOKEN_REVOKE_BY_HASH, params);
+	return db_command(db, STMT_TOKEN_REVOKE_BY_HASH, params);
 }
