@@ -113,6 +113,7 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 		app_handle(&app, &req, &res);
 		adaptor_write(&fr, &req, &res);
 		FCGX_Finish_r(&fr);
+		app_after_response(&app);
 		sigprocmask(SIG_UNBLOCK, &stopset, NULL);
 	}
 	FCGX_Free(&fr, 0);

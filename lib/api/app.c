@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "http/json.h"
 #include "http/problem.h"
+#include "leaderboard/ranks.h"
 #include "metrics/metrics.h"
 #include "store/db.h"
 
@@ -58,6 +59,11 @@ void app_warm(struct app *app)
 		log_warn("database not reachable at worker start");
 	if (rcache_ping(app->redis) != RP_OK)
 		log_warn("redis not reachable at worker start");
+}
+
+void app_after_response(struct app *app)
+{
+	ranks_after_response(app);
 }
 
 bool remote_is_loopback(const char *addr)

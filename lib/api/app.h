@@ -43,6 +43,8 @@ void app_free(struct app *app);
 /* Open the database and Redis connections ahead of the first request;
  * failures are ignored (requests will retry with back-off). */
 void app_warm(struct app *app);
+/* Deferred work, run by the worker after the response has been sent. */
+void app_after_response(struct app *app);
 /* Run the pipeline; res is always filled. */
 void app_handle(struct app *app, struct request *req, struct response *res);
 /* Route table of the API (lib/api/routes.c). */

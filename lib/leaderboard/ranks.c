@@ -306,6 +306,35 @@ static enum rp_err ensure_built(struct app *app, long long epoch, const struct b
 	return err;
 }
 
+/*
+ * A reader that finds a group missing does not build it while its client
+ * waits (a million-player board takes seconds): it answers from PostgreSQL
+ * and leaves the build for after the response (ranks_after_response).
+ */
+static struct {
+	bool pending;
+	long long epoch;
+	struct board_id board;
+} build_request;
+
+static void schedule_build(long long epoch, const struct board_id *b)
+{
+	if (build_request.pending)
+		return;
+	build_request.pending = true;
+	build_request.epoch = epoch;
+	build_request.board = *b;
+}
+
+void ranks_after_response(struct app *app)
+{
+	if (!build_request.pending)
+		return;
+	build_request.pending = false;
+	if (ensure_built(app, build_request.epoch, &build_request.board) != RP_OK)
+		log_debug("leaderboard build skipped (another worker is building, or redis is away)");
+}
+
 /* --------------------------------------------------------------------- reads */
 
 enum rp_err ranks_page(struct app *app, struct arena *a, const struct board_id *b, long offset,
@@ -339,9 +368,8 @@ enum rp_err ranks_page(struct app *app, struct arena *a, const struct board_id *
 		}
 		if (reply_int(rep[1]) != 1) {
 			rcache_free_replies(5, rep);
-			if (ensure_built(app, epoch, b) != RP_OK)
-				return RP_EUNAVAIL;
-			continue;
+			schedule_build(epoch, b);
+			return RP_EUNAVAIL;
 		}
 		*total = reply_int(rep[2]);
 		*seq = reply_int(rep[4]);
@@ -380,8 +408,7 @@ static enum rp_err ready_epoch(struct app *app, const struct board_id *b, long l
 		}
 		if (is_ready)
 			return RP_OK;
-		if (ensure_built(app, *epoch, b) == RP_OK)
-			return RP_OK;
+		schedule_build(*epoch, b);
 		return RP_EUNAVAIL;
 	}
 	return RP_EUNAVAIL;

@@ -14,8 +14,8 @@
  * integers stay below 2^53, so doubles are exact.
  *
  * A group without its ready marker is rebuilt from PostgreSQL by the first
- * reader that takes the lock; other readers meanwhile answer from
- * PostgreSQL. Bumping the epoch (rankpulse rebuild-cache, or a worker that
+ * worker that takes the lock, after it has answered the request that found
+ * the group missing; readers meanwhile answer from PostgreSQL. Bumping the epoch (rankpulse rebuild-cache, or a worker that
  * failed to apply an update) makes every group missing at once.
  */
 #ifndef RP_LEADERBOARD_RANKS_H
@@ -67,6 +67,8 @@ enum rp_err ranks_position_after(struct app *app, const struct board_id *b, int 
 /* 0-based position of player; RP_ENOTFOUND when absent. */
 enum rp_err ranks_position_of(struct app *app, const struct board_id *b, const char *player_id,
 			      long *pos) RP_MUSTCHECK;
+/* Work deferred until the response is written (building a missing board group). */
+void ranks_after_response(struct app *app);
 /* Current seq of a channel; -1 when unknown. */
 long long ranks_seq(struct app *app, const char *channel);
 /* Bump every board sequence touched by a profile change (ETags). */
