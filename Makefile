@@ -34,7 +34,7 @@ SAN_LIB   = $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC)) build/asan/obj/gen/mig
 SAN_OBJ   = $(SAN_LIB) $(patsubst %.c,build/asan/obj/%.o,$(FCGI_SRC))
 UNIT_BIN  = $(patsubst t/unit/%.c,build/asan/t/unit/%,$(UNIT_SRC))
 
-.PHONY: all asan unit deps run test lint format bench clean install
+.PHONY: all asan unit deps run test lint format bench clean
 all: build/rankpulse
 
 build/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
@@ -88,5 +88,7 @@ bench: all
 
 clean:
 	rm -rf build
+
+include mk/install.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -79,11 +79,54 @@ bench_init
 # ---------------------------------------------------------------- the stack
 
 bench_start_stack
+# The seed has just bulk-loaded the tables; autovacuum would ANALYZE them
+# within a minute.  Do it now: without statistics PostgreSQL's generic plan
+# for the stats queries scans a whole index (see docs/benchmarks.md).
+stack_psql -q -c "ANALYZE players" -c "ANALYZE leaderboard_entries" || die "ANALYZE failed"
 sleep 1 # let the workers finish starting
 WPIDS=$(worker_pids)
 [ -n "$WPIDS" ] || die "the rankpulse master $MASTER_PID has no workers"
 
 # ---------------------------------------------------------------- 1. logins
+
+# The hash alone: a few crypto_pwhash_str_verify calls with the same limits
+# as the app (libsodium's INTERACTIVE: 2 passes over 64 MiB), timed.
+HASH_RUNS=5
+cat >"$WORK/hash.c" <<'C'
+#define _POSIX_C_SOURCE 200809L
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double ms(const struct timespec *a, const struct timespec *b)
+{ return (b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) / 1e6; }
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 5;
+	char h[crypto_pwhash_STRBYTES];
+	if (sodium_init() < 0 || crypto_pwhash_str(h, "rankpulse-demo", 14,
+		crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return 1;
+	for (int i = 0; i < runs; i++) {
+		struct timespec w0, w1, c0, c1;
+		clock_gettime(CLOCK_MONOTONIC, &w0);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+		if (crypto_pwhash_str_verify(h, "rankpulse-demo", 14) != 0)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &w1);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+		printf("%.1f %.1f\n", ms(&w0, &w1), ms(&c0, &c1));
+	}
+	return 0;
+}
+C
+HASH_ALONE="not measured"
+# shellcheck disable=SC2046
+if cc -std=c11 -O2 -o "$WORK/hash" "$WORK/hash.c" $(pkg-config --cflags --libs libsodium 2>/dev/null || echo -lsodium) \
+	>"$WORK/hash-cc.log" 2>&1 && "$WORK/hash" "$HASH_RUNS" >"$WORK/hash.txt" 2>&1; then
+	HASH_ALONE="$(median $(awk '{print $1}' "$WORK/hash.txt")) ms / $(median $(awk '{print $2}' "$WORK/hash.txt")) ms"
+fi
+say "argon2id verify alone: $HASH_ALONE (wall / CPU, median of $HASH_RUNS)"
 
 code=$(curl -s -o "$WORK/login.json" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
 	-d '{"login":"demo000001","password":"rankpulse-demo"}' "$BASE_URL/api/auth/login") || true
@@ -120,6 +163,7 @@ say "logins: wrk -t1 -c$LOGIN_CONNECTIONS -d${LOGIN_SECONDS}s POST /api/auth/log
 run_wrk login "$BASE_URL/api/auth/login" "$LOGIN_SECONDS" -t1 -c"$LOGIN_CONNECTIONS" \
 	-s "$WORK/login.lua" -- "$SEED_PLAYERS"
 T1=$(cpu_ticks "$WPIDS")
+sleep 1 # logins still in flight when wrk stopped finish before the memory samples
 LOGIN_REQ=$(wrk_field login requests)
 LOGIN_RPS=$(awk '/^Requests\/sec:/{printf "%.1f", $2; exit}' "$WORK/login.txt")
 LOGIN_P50=$(wrk_field login p50)
@@ -209,8 +253,10 @@ echo "| $LOGIN_RPS | $LOGIN_P50 ms | $LOGIN_P99 ms | $LOGIN_ERR | $MS_PER_LOGIN 
 echo
 echo "* $(thousands "$LOGIN_REQ") logins in ${LOGIN_SECONDS} s used $CPU_S CPU-seconds of the rankpulse workers" \
 	"($CORES cores: at most $(awk -v h="$HASH_PER_CORE" -v c="$CORES" 'BEGIN{ if (h + 0 > 0) printf "%.0f", h * c; else print "n/a" }') logins/s if the hash had the machine to itself)."
-echo "* memory per hash = the workers' peak RSS (VmHWM, largest $(mib "$HWM_MAX") MiB) minus their RSS before" \
-	"the logins ($(mib "$RSS_BASE") MiB); RSS after the run: largest $(mib "$RSS_AFTER_MAX") MiB (the area is freed after every hash)."
+echo "* memory per hash = the workers' peak RSS (VmHWM, largest $(mib "$HWM_MAX") MiB) minus their smallest RSS" \
+	"before the logins ($(mib "$RSS_BASE") MiB); a second after the run the largest worker RSS is $(mib "$RSS_AFTER_MAX") MiB."
+echo "* one argon2id verify (crypto_pwhash_str_verify, INTERACTIVE limits) alone on this machine, no other load from" \
+	"this benchmark: median of $HASH_RUNS: $HASH_ALONE (wall / CPU)."
 echo
 echo "**Stats vs health** (\`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency\`, ${WARMUP}s warm-up, a unique \`_=\` parameter" \
 	"per request so the microcache never answers; medians of $ROUNDS round(s), targets interleaved):"

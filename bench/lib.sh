@@ -418,6 +418,13 @@ measure() {
 	p50=$(wrk_field "$key-$n" p50)
 	p99=$(wrk_field "$key-$n" p99)
 	err=$(wrk_field "$key-$n" errors)
+	if [ "$(wrk_field "$key-$n" requests)" = 0 ]; then
+		# nothing completed: no latency distribution; never a pass
+		say "  $key #$n: no request completed within the run"
+		p50=999999
+		p99=999999
+		err=$((err + 1))
+	fi
 	M_RPS[$key]+="$rps "
 	M_P50[$key]+="$p50 "
 	M_P99[$key]+="$p99 "

@@ -113,7 +113,13 @@ stop_all() {
 	# Workers orphaned by a master that died or was killed: each child runs
 	# in its own session (setsid), so its process group is its pid.
 	for _p in "$NGINX_PID" "$APP_PID"; do
-		if [ -n "$_p" ]; then kill -KILL -- "-$_p" 2>/dev/null || true; fi
+		[ -n "$_p" ] || continue
+		# dash's kill builtin cannot signal a process group; procps' can.
+		if [ -x /bin/kill ]; then
+			/bin/kill -KILL -- "-$_p" 2>/dev/null || true
+		else
+			kill -KILL -- "-$_p" 2>/dev/null || true
+		fi
 	done
 	wait 2>/dev/null || true
 	rm -f "$NCHAN_SOCKET" 2>/dev/null || true

@@ -123,11 +123,12 @@ void adaptor_write(FCGX_Request *fr, const struct request *req, const struct res
 	/* headers are assembled in the arena and written with one call */
 	struct buf h;
 	buf_init(&h, req->arena);
-	buf_printf(&h, "Status: %d %s\r\nContent-Type: %s\r\n", res->status,
-		   http_status_text(res->status), res->content_type);
+	bool no_body = res->status == 204 || res->status == 304;
+	buf_printf(&h, "Status: %d %s\r\n", res->status, http_status_text(res->status));
+	if (!no_body)
+		buf_printf(&h, "Content-Type: %s\r\n", res->content_type);
 	for (size_t i = 0; i < res->nheaders; i++)
 		buf_printf(&h, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
-	bool no_body = res->status == 204 || res->status == 304;
 	bool body = req->method != HTTP_HEAD && !no_body;
 	/* HEAD announces the length GET would send */
 	buf_printf(&h, "Content-Length: %lu\r\n\r\n", no_body ? 0UL : (unsigned long)res->body.len);

@@ -25,6 +25,7 @@
 #include "fcgi/master.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <grp.h>
 #include <pwd.h>
@@ -316,7 +317,7 @@ static void reload_config(struct master *m)
 	char err[512];
 	if (m->env_file != NULL) {
 		forget_env_file_values(m);
-		if (config_load_env_file(m->env_file, err, sizeof(err)) != RP_OK) {
+		if (config_reload_env_file(m->env_file, err, sizeof(err)) != RP_OK) {
 			log_error("reload refused, keeping the running configuration: %s", err);
 			return;
 		}
@@ -441,6 +442,12 @@ int master_run(struct rp_config *cfg, const char *env_file)
 	m.listen_fd = open_listen_socket(cfg->fcgi_socket, &m.own_socket);
 	if (m.listen_fd < 0)
 		return 1;
+	/* workers wait in ppoll and must not sleep in accept() (see worker.c) */
+	int fl = fcntl(m.listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(m.listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		log_error("cannot make the listening socket non-blocking: %s", strerror(errno));
+		return 1;
+	}
 	if (drop_privileges(cfg->fcgi_socket, m.own_socket) != 0)
 		return 1;
 	m.metrics = metrics_new();

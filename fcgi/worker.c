@@ -1,20 +1,22 @@
 /*
  * worker.c — the worker loop.
  *
- * Signal discipline (the reason requests survive SIGTERM and SIGHUP
- * reloads): the stop handler is installed without SA_RESTART, so a
- * SIGTERM that arrives while the worker sits in accept() makes
- * FCGX_Accept_r fail with EINTR (FCGI_FAIL_ACCEPT_ON_INTR) and the loop
- * ends. While a request is being handled the stop signals are blocked, so
- * no I/O inside the handler sees EINTR; the pending signal is delivered
- * when they are unblocked before the next accept, and the flag it sets is
- * checked before accepting again.
+ * Signal discipline (why requests survive SIGTERM and SIGHUP reloads): the
+ * stop signals are blocked all the time except while the worker waits in
+ * ppoll() for the listening socket to become readable. A SIGTERM therefore
+ * only ever interrupts that wait — never the accept, never the reading of
+ * a request's params (libfcgi drops the connection on EINTR there, which
+ * nginx reports as 502), never a handler's database I/O. The listening
+ * socket is non-blocking, so a worker that loses the race for a connection
+ * gets EAGAIN and goes back to waiting instead of sleeping in accept()
+ * with its signals blocked.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* ppoll */
 #include "fcgi/worker.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
@@ -40,7 +42,7 @@ static void worker_signals(sigset_t *stopset)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop; /* no SA_RESTART: accept() must return EINTR */
+	sa.sa_handler = on_stop; /* delivered only inside ppoll() (see above) */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -52,10 +54,12 @@ static void worker_signals(sigset_t *stopset)
 	sigaddset(stopset, SIGTERM);
 	sigaddset(stopset, SIGINT);
 	sigaddset(stopset, SIGQUIT);
-	/* The master forks us with everything blocked; open up. */
+	/* The master forks us with everything blocked; open up all but the stop
+	 * signals, which stay blocked outside the wait for a connection. */
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	sigprocmask(SIG_BLOCK, stopset, NULL);
 }
 
 int publisher_main(const struct rp_config *cfg, struct metrics *m, int partition)
@@ -64,6 +68,9 @@ int publisher_main(const struct rp_config *cfg, struct metrics *m, int partition
 	log_reset_pid();
 	prctl(PR_SET_NAME, "rankpulse-pub", 0, 0, 0); /* tell publishers from workers in ps */
 	worker_signals(&stopset);
+	/* a publisher checks the stop flag every BLPOP round (≤ 0.5 s): let the
+	 * signal in at any time */
+	sigprocmask(SIG_UNBLOCK, &stopset, NULL);
 	int rc = outbox_publisher_run(cfg, m, partition, &stop_requested);
 	log_debug("publisher exiting");
 	return rc;
@@ -93,16 +100,34 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 	app_warm(&app);
 	log_debug("worker ready");
 
+	sigset_t waitmask; /* the mask while waiting: stop signals deliverable */
+	sigprocmask(SIG_BLOCK, NULL, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGQUIT);
+	int failures = 0;
 	while (!stop_requested) {
-		if (FCGX_Accept_r(&fr) < 0) {
-			if (stop_requested)
+		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+		if (ppoll(&p, 1, NULL, &waitmask) < 0) {
+			if (errno != EINTR) {
+				log_error("worker: poll failed: %s", strerror(errno));
 				break;
-			if (errno == EINTR)
-				continue;
-			log_error("worker: accept failed: %s", strerror(errno));
-			break;
+			}
+			continue;
 		}
-		sigprocmask(SIG_BLOCK, &stopset, NULL);
+		if (stop_requested)
+			break;
+		int rc = FCGX_Accept_r(&fr);
+		if (rc < 0) {
+			/* another worker took the connection, or it went away */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
+				continue;
+			log_error("worker: accept failed: %s", strerror(-rc));
+			if (++failures > 100)
+				break;
+			continue;
+		}
+		failures = 0;
 		struct request req;
 		struct response res;
 		arena_reset(arena);
@@ -114,7 +139,6 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 		adaptor_write(&fr, &req, &res);
 		FCGX_Finish_r(&fr);
 		app_after_response(&app);
-		sigprocmask(SIG_UNBLOCK, &stopset, NULL);
 	}
 	FCGX_Free(&fr, 0);
 	arena_free(arena);

@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config make git ca-certificates curl jq
 libfcgi-dev libpq-dev libhiredis-dev libjson-c-dev libsodium-dev
 postgresql postgresql-client redis-server nginx libnginx-mod-nchan
 perl libmojolicious-perl wrk apache2-utils cppcheck clang-format
-procps iproute2 passwd util-linux"
+procps iproute2 passwd util-linux
+openssl logrotate stunnel4 systemd shellcheck"
 
 missing=""
 for p in $PKGS; do

@@ -316,8 +316,12 @@ else
 	*[!A-Za-z0-9_-]*) die "--user: bad user name '$NGINX_USER'" ;;
 	*) USER_DIRECTIVE="user $NGINX_USER;" ;;
 	esac
-	if [ "$(id -u)" -eq 0 ] && [ ! -d "$LOG_DIR" ]; then
-		install -d -m 0750 -o root -g adm "$LOG_DIR" 2>/dev/null || install -d -m 0750 "$LOG_DIR"
+	if [ "$(id -u)" -eq 0 ]; then
+		if [ ! -d "$LOG_DIR" ]; then
+			install -d -m 0750 -o root -g adm "$LOG_DIR" 2>/dev/null || install -d -m 0750 "$LOG_DIR"
+		fi
+		# nginx creates the cache directory itself, but not its parent.
+		[ -d "${CACHE_DIR%/*}" ] || install -d -m 0755 "${CACHE_DIR%/*}"
 	fi
 fi
 
@@ -384,6 +388,9 @@ render_into() {
 			-e "s|@HTTP_PORT@|$HTTP_PORT|g" \
 			-e "s|@V6@|$V6|g" \
 			-e "s|@HTTPS_PORT_SUFFIX@|$HTTPS_PORT_SUFFIX|g"
+	fi
+	if [ -n "$STATE_DIR" ]; then # an unprivileged master cannot raise its fd limit
+		set -- "$@" -e 's/^worker_rlimit_nofile .*/# & (not for an unprivileged master)/'
 	fi
 	sed "$@" "$TEMPLATE" >"$_d/nginx.conf"
 
@@ -491,6 +498,12 @@ add_header Access-Control-Expose-Headers $rp_cors_expose always;
 add_header Vary Origin always;
 EOF
 }
+
+# nginx -t binds the publisher's unix socket: its directory must exist
+# (/run/rankpulse comes from rankpulse.tmpfiles: systemd-tmpfiles --create).
+if [ "$CHECK" -eq 1 ] && [ ! -d "${NCHAN_SOCKET_V%/*}" ]; then
+	die "${NCHAN_SOCKET_V%/*} does not exist (the nchan publisher socket's directory; run systemd-tmpfiles --create, or use --no-check)"
+fi
 
 STAGE=$(mktemp -d "$OUT/.rankpulse-render.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT

@@ -39,6 +39,7 @@
 #include "leaderboard/ranks.h"
 #include "store/db.h"
 #include "store/matches.h"
+#include "store/players.h"
 #include "store/results.h"
 #include "validate/validate.h"
 
@@ -333,13 +334,22 @@ enum rp_err handle_match_list(struct request *req, struct response *res)
 	return list_matches(req, res, NULL);
 }
 
+/* The path's player must exist (and be active), as for /players/{id}. */
+static enum rp_err existing_player(struct request *req)
+{
+	struct player p;
+	enum rp_err e = validate_uuid(req->params[0])
+				? player_by_id(req->app->db, req->arena, req->params[0], &p)
+				: RP_ENOTFOUND;
+	if (e == RP_ENOTFOUND)
+		req->problem.detail = "no such player";
+	return e;
+}
+
 enum rp_err handle_player_matches(struct request *req, struct response *res)
 {
-	if (!validate_uuid(req->params[0])) {
-		req->problem.detail = "no such player";
-		return RP_ENOTFOUND;
-	}
-	return list_matches(req, res, req->params[0]);
+	enum rp_err e = existing_player(req);
+	return e != RP_OK ? e : list_matches(req, res, req->params[0]);
 }
 
 /* Participant-or-admin guard for state changes. */
@@ -752,10 +762,9 @@ enum rp_err handle_match_dispute(struct request *req, struct response *res)
 
 enum rp_err handle_rating_history(struct request *req, struct response *res)
 {
-	if (!validate_uuid(req->params[0])) {
-		req->problem.detail = "no such player";
-		return RP_ENOTFOUND;
-	}
+	enum rp_err pe = existing_player(req);
+	if (pe != RP_OK)
+		return pe;
 	enum rp_err e1, e2, e3;
 	const char *season = request_query(req, "season", &e1);
 	const char *limit_s = request_query(req, "limit", &e2);
@@ -775,10 +784,22 @@ enum rp_err handle_rating_history(struct request *req, struct response *res)
 		req->problem.detail = "invalid query parameters";
 		return RP_EINVAL;
 	}
+	enum rp_err e;
+	if (season != NULL) {
+		const char *sp[] = {season};
+		PGresult *sr = db_query(req->app->db, STMT_SEASON_EXISTS, sp, &e);
+		if (sr == NULL)
+			return e;
+		bool exists = PQntuples(sr) == 1;
+		PQclear(sr);
+		if (!exists) {
+			req->problem.detail = "no such season";
+			return RP_ENOTFOUND;
+		}
+	}
 	char lim[24];
 	snprintf(lim, sizeof(lim), "%lld", limit);
 	const char *params[] = {req->params[0], season ? season : "all-time", before, lim};
-	enum rp_err e;
 	PGresult *r = db_query(req->app->db, STMT_RATING_HISTORY, params, &e);
 	if (r == NULL)
 		return e;

@@ -1335,7 +1335,19 @@ static void env_entries_free(struct env_entry *ents, size_t n)
 	free(ents);
 }
 
+static enum rp_err load_env_file(const char *path, bool file_wins, char *err, size_t errlen);
+
 enum rp_err config_load_env_file(const char *path, char *err, size_t errlen)
+{
+	return load_env_file(path, false, err, errlen);
+}
+
+enum rp_err config_reload_env_file(const char *path, char *err, size_t errlen)
+{
+	return load_env_file(path, true, err, errlen);
+}
+
+static enum rp_err load_env_file(const char *path, bool file_wins, char *err, size_t errlen)
 {
 	char line[CONFIG_ENV_LINE_MAX + 2];
 	struct env_entry *ents = NULL;
@@ -1420,7 +1432,7 @@ enum rp_err config_load_env_file(const char *path, char *err, size_t errlen)
 		/* Decide for every entry before setting any, so a key repeated in
 		 * the file is not mistaken for one from the real environment. */
 		for (size_t i = 0; i < n; i++)
-			ents[i].apply = getenv(ents[i].key) == NULL;
+			ents[i].apply = file_wins || getenv(ents[i].key) == NULL;
 		for (size_t i = 0; i < n && rc == RP_OK; i++) {
 			if (ents[i].apply && setenv(ents[i].key, ents[i].val, 1) != 0) {
 				rc = errno == ENOMEM ? RP_ENOMEM : RP_EINVAL;

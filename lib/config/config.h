@@ -92,6 +92,9 @@ enum rp_err config_load(struct rp_config *c, config_get_fn get, void *ctx, char 
  * Not thread-safe (setenv).
  */
 enum rp_err config_load_env_file(const char *path, char *err, size_t errlen) RP_MUSTCHECK;
+/* For a SIGHUP reload: the same, but the file's values replace the current
+ * environment's (systemd's EnvironmentFile= put the old values there). */
+enum rp_err config_reload_env_file(const char *path, char *err, size_t errlen) RP_MUSTCHECK;
 
 /* One "NAME=value" line per variable, for check-config: secrets become
  * "(set, N bytes)" and passwords inside URLs become "***". */

@@ -71,7 +71,7 @@ void board_id_init(struct board_id *b, enum board_period p, const char *season, 
 	} else if (p == PERIOD_MONTH) {
 		tm.tm_mday = 1;
 	}
-	snprintf(b->window_start, sizeof(b->window_start), "%04d-%02d-%02dT00:00:00Z",
+	snprintf(b->window_start, sizeof(b->window_start), "%04d-%02d-%02dT00:00:00.000Z",
 		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
 	snprintf(b->window_key, sizeof(b->window_key), "%04d%02d%02d", (tm.tm_year + 1900) % 10000,
 		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100);

@@ -19,6 +19,7 @@
 
 static const char enqueue_script[] =
 	"local s = redis.call('INCR', KEYS[1]) "
+	"if ARGV[4] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[4]) end "
 	"redis.call('RPUSH', KEYS[2], ARGV[1] .. s .. ARGV[2]) "
 	"if redis.call('LLEN', KEYS[2]) > tonumber(ARGV[3]) then redis.call('LPOP', KEYS[2]) end "
 	"return s";
@@ -78,7 +79,10 @@ void outbox_send(struct app *app, struct arena *a, const struct outbox_msg *msgs
 		const char *queue = arena_printf(a, "rt:outbox:%d", outbox_partition(msgs[i].channel));
 		if (seqkey == NULL || queue == NULL)
 			return;
-		cmds[i] = (struct rcache_cmd){8, {"EVAL", enqueue_script, "2", seqkey, queue, heads[i], tails[i], cap}, {0}};
+		/* board channels live forever; per-match/player channels' counters
+		 * expire after 30 idle days (a client then sees a restart and refetches) */
+		const char *ttl = strncmp(msgs[i].channel, "leaderboard", 11) == 0 ? "0" : "2592000";
+		cmds[i] = (struct rcache_cmd){9, {"EVAL", enqueue_script, "2", seqkey, queue, heads[i], tails[i], cap, ttl}, {0}};
 	}
 	if (rcache_pipeline(app->redis, n, cmds, rep) == RP_OK) {
 		bool ok = true;

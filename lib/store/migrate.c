@@ -87,13 +87,18 @@ static bool unknown_versions(PGconn *c, FILE *out)
 	const char *params[] = {latest};
 	PGresult *r = PQexecParams(c, "SELECT max(version) FROM schema_migrations WHERE version > $1",
 				   1, NULL, params, NULL, NULL, 0);
-	bool unknown = PQresultStatus(r) != PGRES_TUPLES_OK || !PQgetisnull(r, 0, 0);
-	if (unknown)
-		fprintf(out, "migrate: the database has migration %s, newer than this binary knows "
-			     "(latest %s); refusing to continue\n",
-			PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?", latest);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(out, "migrate: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return true;
+	}
+	/* A newer schema is expected after a rollback to an older binary:
+	 * migrations are additive, so say so and carry on (nothing to apply). */
+	if (!PQgetisnull(r, 0, 0))
+		fprintf(out, "migrate: warning: the database is at migration %s, newer than this "
+			     "binary (%s); nothing to apply\n", PQgetvalue(r, 0, 0), latest);
 	PQclear(r);
-	return unknown;
+	return false;
 }
 
 static enum rp_err apply_one(PGconn *c, const struct migration *m, FILE *out)

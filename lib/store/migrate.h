@@ -27,8 +27,8 @@ int migrations_latest(void);
  * Apply pending migrations to the database at conninfo, each in its own
  * transaction under pg_advisory_xact_lock, recording version, name and
  * SHA-256 checksum in schema_migrations. Fails (RP_ECONFLICT) when an
- * applied migration's checksum differs from the embedded one or the
- * database has a version this binary does not know. Progress goes to out.
+ * applied migration's checksum differs from the embedded one; a database
+ * ahead of this binary (a rollback) only gets a warning. Progress goes to out.
  */
 enum rp_err migrate_run(const char *conninfo, FILE *out) RP_MUSTCHECK;
 

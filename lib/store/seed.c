@@ -13,12 +13,13 @@ static const char seed_sql[] =
 	" (i * 31) % 50 AS w, (i * 17) % 50 AS l, (i * 7) % 10 AS d"
 	" FROM generate_series(1, $1::int) AS i)"
 	" INSERT INTO players (id, username, email, password_hash, display_name, country_code,"
-	"  elo, peak_elo, lowest_elo, games_played, wins, losses, draws, created_at, updated_at)"
+	"  elo, peak_elo, lowest_elo, games_played, wins, losses, draws, best_win_streak,"
+	"  created_at, updated_at)"
 	" SELECT md5('rankpulse-demo-' || i)::uuid, 'demo' || lpad(i::text, 6, '0'),"
 	"  'demo' || lpad(i::text, 6, '0') || '@demo.rankpulse.invalid', $2,"
 	"  'Demo Player ' || i,"
 	"  (ARRAY['US','GB','DE','FR','SE','NO','JP','KR','BR','IN','CA','AU','ES','IT','PL','NL'])[1 + i % 16],"
-	"  elo, elo + i % 50, elo - i % 40, w + l + d, w, l, d,"
+	"  elo, elo + i % 50, elo - i % 40, w + l + d, w, l, d, least(w, 1 + i % 7),"
 	"  timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second',"
 	"  timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second'"
 	" FROM s ON CONFLICT DO NOTHING";
@@ -28,7 +29,7 @@ static const char entries_sql[] =
 	"  draws, country_code, reached_at)"
 	" SELECT 'all-time', id, elo, games_played, wins, losses, draws, country_code,"
 	" date_trunc('milliseconds', created_at)"
-	" FROM players ON CONFLICT DO NOTHING";
+	" FROM players WHERE role <> 'admin' ON CONFLICT DO NOTHING";
 
 static const char admin_sql[] =
 	"INSERT INTO players (id, username, email, password_hash, display_name, role)"

@@ -925,6 +925,19 @@ static void test_env_file(void)
 	rc = config_load_env_file("/nonexistent/rp-config-test.env", err, sizeof err);
 	ok(rc == RP_EINVAL && strncmp(err, "/nonexistent/rp-config-test.env: cannot open", 44) == 0,
 	   "env file: a missing file is an error naming it");
+	/* A reload (SIGHUP) lets the file win over the environment it finds. */
+	setenv("RPT_RELOAD", "from-environment", 1);
+	static const char reload_file[] = "RPT_RELOAD=from-file\n";
+	path = write_temp(reload_file, sizeof(reload_file) - 1);
+	rc = path ? config_load_env_file(path, err, sizeof err) : RP_EINTERNAL;
+	ok(rc == RP_OK && strcmp(getenv("RPT_RELOAD"), "from-environment") == 0,
+	   "env file at start: the environment wins");
+	rc = path ? config_reload_env_file(path, err, sizeof err) : RP_EINTERNAL;
+	ok(rc == RP_OK && strcmp(getenv("RPT_RELOAD"), "from-file") == 0,
+	   "env file on reload: the file wins");
+	if (path)
+		unlink(path);
+	unsetenv("RPT_RELOAD");
 }
 
 static void test_names(void)
@@ -937,7 +950,7 @@ static void test_names(void)
 }
 
 #define N_TOO_LONG 5
-#define N_FIXED    114
+#define N_FIXED    116
 
 int main(void)
 {
