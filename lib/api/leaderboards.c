@@ -22,6 +22,7 @@
 #include "leaderboard/board.h"
 #include "leaderboard/ranks.h"
 #include "store/db.h"
+#include "store/seasons.h"
 #include "validate/country.h"
 #include "validate/validate.h"
 
@@ -39,17 +40,6 @@ struct board_query {
 	const char *cursor;
 	int radius;
 };
-
-static bool season_exists(struct request *req, const char *id, enum rp_err *err)
-{
-	const char *params[] = {id};
-	PGresult *r = db_query(req->app->db, STMT_SEASON_EXISTS, params, err);
-	if (r == NULL)
-		return false;
-	bool found = PQntuples(r) == 1;
-	PQclear(r);
-	return found;
-}
 
 static enum rp_err current_season(struct request *req, char out[72])
 {
@@ -133,11 +123,10 @@ static enum rp_err parse_query(struct request *req, struct board_query *q, const
 	if (p == PERIOD_SEASON) {
 		enum rp_err err = RP_OK;
 		if (season != NULL) {
-			if (!season_exists(req, season, &err)) {
-				if (err != RP_OK)
-					return err;
-				req->problem.detail = "no such season";
-				return RP_ENOTFOUND;
+			if ((err = season_find(req->app->db, season)) != RP_OK) {
+				if (err == RP_ENOTFOUND)
+					req->problem.detail = "no such season";
+				return err;
 			}
 			snprintf(sid, sizeof(sid), "%s", season);
 		} else if ((err = current_season(req, sid)) != RP_OK) {
@@ -436,7 +425,9 @@ enum rp_err handle_season_close(struct request *req, struct response *res)
 		return e;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		bool exists = season_exists(req, id, &e);
+		if ((e = season_find(req->app->db, id)) != RP_OK && e != RP_ENOTFOUND)
+			return e;
+		bool exists = e == RP_OK;
 		req->problem.detail = exists ? "the season is already closed" : "no such season";
 		return exists ? RP_ECONFLICT : RP_ENOTFOUND;
 	}

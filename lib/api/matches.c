@@ -41,6 +41,7 @@
 #include "store/matches.h"
 #include "store/players.h"
 #include "store/results.h"
+#include "store/seasons.h"
 #include "validate/validate.h"
 
 #define MATCH_PAGE_DEFAULT 20
@@ -785,17 +786,10 @@ enum rp_err handle_rating_history(struct request *req, struct response *res)
 		return RP_EINVAL;
 	}
 	enum rp_err e;
-	if (season != NULL) {
-		const char *sp[] = {season};
-		PGresult *sr = db_query(req->app->db, STMT_SEASON_EXISTS, sp, &e);
-		if (sr == NULL)
-			return e;
-		bool exists = PQntuples(sr) == 1;
-		PQclear(sr);
-		if (!exists) {
+	if (season != NULL && (e = season_find(req->app->db, season)) != RP_OK) {
+		if (e == RP_ENOTFOUND)
 			req->problem.detail = "no such season";
-			return RP_ENOTFOUND;
-		}
+		return e;
 	}
 	char lim[24];
 	snprintf(lim, sizeof(lim), "%lld", limit);

@@ -30,6 +30,7 @@
 #include "store/db.h"
 #include "store/matches.h"
 #include "store/players.h"
+#include "store/seasons.h"
 #include "validate/country.h"
 #include "validate/validate.h"
 
@@ -125,17 +126,11 @@ enum rp_err handle_rt_leaderboard_season(struct request *req, struct response *r
 		req->problem.detail = "no such channel";
 		return RP_ENOTFOUND;
 	}
-	const char *params[] = {id};
-	enum rp_err e;
-	PGresult *r = db_query(req->app->db, STMT_SEASON_EXISTS, params, &e);
-	if (r == NULL)
-		return e;
-	bool exists = PQntuples(r) == 1;
-	PQclear(r);
-	if (!exists) {
+	enum rp_err e = season_find(req->app->db, id);
+	if (e == RP_ENOTFOUND)
 		req->problem.detail = "no such season";
-		return RP_ENOTFOUND;
-	}
+	if (e != RP_OK)
+		return e;
 	return admit(req, res, arena_printf(req->arena, "leaderboard/season/%s", id));
 }
 
