@@ -73,6 +73,7 @@ bench_init ab
 
 # ---------------------------------------------------------------- the stack
 
+# shellcheck disable=SC2034 # read by bench_start_stack (bench/lib.sh)
 SEED_PLAYERS=0
 bench_start_stack
 sleep 1 # let the workers finish starting

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # variables set here are read by the sourcing scripts
 # lib.sh — helpers shared by the benchmarks in bench/ (sourced, not run).
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,7 +33,7 @@
 # `load_wait` is killed on exit as well.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-cd "$REPO"
+cd "$REPO" || exit 2
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -238,7 +239,7 @@ row() {
 # machine_line: one sentence about what the numbers were measured on.
 machine_line() {
 	local version cpu nginx_version
-	version=$("$RANKPULSE_BIN" version 2>/dev/null | head -n 1 || echo unknown)
+	version=$("$RANKPULSE_BIN" version 2>/dev/null | sed -n 1p || echo unknown)
 	cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 	nginx_version=$("$NGINX_BIN" -v 2>&1 | sed 's|.*nginx/||')
 	echo "measured on $(date -u '+%Y-%m-%d %H:%M UTC'), rankpulse \`$version\`, $CORES cores ($cpu),"
@@ -368,16 +369,18 @@ rss_sample() {
 	printf '%s|%s|%s' "$pids" "$sum" "$max"
 }
 
-# demo_ids FIRST LAST [STEP]: the ids of the seeded demo players
-# (md5('rankpulse-demo-' || i)::uuid, see lib/store/seed.c), one a line.
+# demo_ids FIRST LAST [STEP [MAX]]: the ids of the seeded demo players
+# (md5('rankpulse-demo-' || i)::uuid, see lib/store/seed.c), one a line, at
+# most MAX of them.
 demo_ids() {
 	perl -MDigest::MD5=md5_hex -e '
-		my ($a, $b, $s) = @ARGV;
-		for (my $i = $a; $i <= $b; $i += $s) {
+		my ($a, $b, $s, $max) = @ARGV;
+		my $n = 0;
+		for (my $i = $a; $i <= $b && ($max == 0 || $n < $max); $i += $s, $n++) {
 			my $h = md5_hex("rankpulse-demo-$i");
 			$h =~ s/^(.{8})(.{4})(.{4})(.{4})(.{12})$/$1-$2-$3-$4-$5/;
 			print "$h\n";
-		}' "$1" "$2" "${3:-1}"
+		}' "$1" "$2" "${3:-1}" "${4:-0}"
 }
 
 # cpu_ticks PIDS: utime + stime (clock ticks) summed over the processes.
@@ -626,6 +629,7 @@ cpu_per_request() {
 			split(A[i], x, "="); split(B[i], y, "=");
 			name = (x[1] == "total") ? "machine" : x[1];
 			us = (n > 0) ? (y[2] - x[2]) * 1e6 / hz / n : 0;
+			if (us < 0) us = 0;
 			out = out (i > 1 ? " / " : "") sprintf("%s %.0f", name, us);
 		}
 		print out }'
@@ -650,7 +654,32 @@ cpu_line() {
 	for c in $COMPONENTS total; do
 		out+="$(awk -v t="${CPU_SUM[$key.$c]:-0}" -v n="$n" -v hz="$CLK_TCK" -v c="$c" 'BEGIN{
 			if (c == "total") c = "machine";
-			printf "%s %.0f", c, (n > 0 ? t * 1e6 / hz / n : 0) }') · "
+			v = (n > 0 ? t * 1e6 / hz / n : 0); if (v < 0) v = 0  # a process that exited in between
+			printf "%s %.0f", c, v }') · "
 	done
 	echo "${out% · }"
+}
+
+# bench_add_nocache_server: a second server block in the stack's rendered
+# nginx.conf (bench only), on a free loopback port (NOCACHE_URL), including a
+# copy of the locations file with `fastcgi_cache rp_micro;` turned into
+# `fastcgi_cache off;` — the application without nginx's microcache in front.
+# Call after adding any bench locations; reload nginx afterwards.
+bench_add_nocache_server() {
+	NOCACHE_PORT=$(free_port)
+	NOCACHE_URL=http://127.0.0.1:$NOCACHE_PORT
+	sed 's/^\([[:space:]]*\)fastcgi_cache rp_micro;/\1fastcgi_cache off;/' "$LOCATIONS" \
+		>"$NGINX_PREFIX/bench-nocache-locations.conf"
+	grep -q 'fastcgi_cache off;' "$NGINX_PREFIX/bench-nocache-locations.conf" ||
+		die "no 'fastcgi_cache rp_micro;' in $LOCATIONS (did the microcache location change?)"
+	BENCH_SERVER="
+    # --- added by bench/lib.sh: the locations with the microcache off (bench only) ---
+    server {
+        listen 127.0.0.1:$NOCACHE_PORT;
+        server_name bench-nocache;
+        include $NGINX_PREFIX/bench-nocache-locations.conf;
+    }
+" perl -0pi -e 's/\}\s*\z/$ENV{BENCH_SERVER}}\n/' "$NGINX_CONF"
+	grep -q "listen 127.0.0.1:$NOCACHE_PORT;" "$NGINX_CONF" ||
+		die "could not add the bench server to $NGINX_CONF"
 }

@@ -15,7 +15,8 @@
 #   1. SUBS WebSocket subscriptions to /rt/leaderboard (the app admits each
 #      one and redirects it to nchan), over 2 client threads;
 #   2. nginx workers' memory sampled (VmRSS and RssAnon, summed over the
-#      workers) before and after subscribing -> KiB per 1,000 subscribers;
+#      workers; fresh workers: nginx is reloaded before every scenario)
+#      before and after subscribing -> KiB per 1,000 subscribers;
 #   3. RATE results/s for PUBLISH_SECONDS (POST /api/matches/{id}/result as the
 #      admin, over keep-alive connections, each to a match created
 #      beforehand); every result makes the worker publish one
@@ -38,7 +39,7 @@
 # Environment:
 #   RANKPULSE_BIN    binary under test (default build/rankpulse, built if absent;
 #                    benchmark a frozen copy while others edit the tree)
-#   SCENARIOS        "SUBS:RATE ..." ("1000:200 10000:200 1000:50 10000:20";
+#   SCENARIOS        "SUBS:RATE ..." ("1000:200 10000:200 1000:100 1000:50 10000:20 10000:5";
 #                    QUICK=1: "1000:200 10000:200")
 #   PUBLISH_SECONDS  seconds of publishing per scenario (10; QUICK=1: 5)
 #   DRAIN            seconds to wait for the last messages (30; QUICK=1: 15)
@@ -58,7 +59,7 @@ if [ "$QUICK" = 1 ]; then
 	PUBLISH_SECONDS=${PUBLISH_SECONDS:-5}
 	DRAIN=${DRAIN:-15}
 fi
-SCENARIOS=${SCENARIOS:-1000:200 10000:200 1000:50 10000:20}
+SCENARIOS=${SCENARIOS:-1000:200 10000:200 1000:100 1000:50 10000:20 10000:5}
 PUBLISH_SECONDS=${PUBLISH_SECONDS:-10}
 DRAIN=${DRAIN:-30}
 PUBLISH_CONNS=${PUBLISH_CONNS:-32}
@@ -66,7 +67,9 @@ CLIENT_THREADS=${CLIENT_THREADS:-2}
 SEED_PLAYERS=${SEED_PLAYERS:-10000}
 WORKERS=${WORKERS:-$((2 * $(nproc)))}
 STOCK_PROBE=${STOCK_PROBE:-2500}
+# shellcheck disable=SC2034 # wrk -t / -c for run_wrk (bench/lib.sh)
 THREADS=2
+# shellcheck disable=SC2034
 CONNECTIONS=16
 
 # Targets.
@@ -216,9 +219,12 @@ for sc in $SCENARIOS; do
 	subs=${sc%%:*}
 	rate=${sc#*:}
 	count=$((rate * PUBLISH_SECONDS))
-	tail -n +$((used + 1)) "$WORK/mids.txt" | head -n "$count" >"$WORK/mids-run$i.txt"
+	sed -n "$((used + 1)),$((used + count))p" "$WORK/mids.txt" >"$WORK/mids-run$i.txt"
 	used=$((used + count))
 	say "scenario $i: $subs subscribers, $rate results/s for ${PUBLISH_SECONDS}s ($count results)"
+	# fresh nginx workers: memory a previous scenario left behind (nginx does
+	# not give freed pool memory back to the system) must not hide this one's
+	bench_nginx_reload
 	run_client "run$i" "$subs" "$rate" "$count" "$WORK/mids-run$i.txt"
 	say "scenario $i: $(val "run$i" subs_open) open, $(val "run$i" subs_complete) complete," \
 		"ts latency p50 $(val "run$i" lat_ts_p50_ms) / p99 $(val "run$i" lat_ts_p99_ms) ms," \
