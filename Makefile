@@ -85,6 +85,9 @@ format:
 
 bench: all
 	bench/health.sh
+	bench/auth.sh
+	bench/leaderboard.sh
+	bench/realtime.sh
 
 clean:
 	rm -rf build

@@ -9,14 +9,14 @@
 
 static const char seed_sql[] =
 	"WITH s AS (SELECT i,"
-	" 1200 + ((i * 7919) % 801) - 400 AS elo,"
+	" 1200 + ((i::bigint * 7919) % 801)::int - 400 AS elo,"
 	" (i * 31) % 50 AS w, (i * 17) % 50 AS l, (i * 7) % 10 AS d"
 	" FROM generate_series(1, $1::int) AS i)"
 	" INSERT INTO players (id, username, email, password_hash, display_name, country_code,"
 	"  elo, peak_elo, lowest_elo, games_played, wins, losses, draws, best_win_streak,"
 	"  created_at, updated_at)"
-	" SELECT md5('rankpulse-demo-' || i)::uuid, 'demo' || lpad(i::text, 6, '0'),"
-	"  'demo' || lpad(i::text, 6, '0') || '@demo.rankpulse.invalid', $2,"
+	" SELECT md5('rankpulse-demo-' || i)::uuid, 'demo' || lpad(i::text, greatest(6, length(i::text)), '0'),"
+	"  'demo' || lpad(i::text, greatest(6, length(i::text)), '0') || '@demo.rankpulse.invalid', $2,"
 	"  'Demo Player ' || i,"
 	"  (ARRAY['US','GB','DE','FR','SE','NO','JP','KR','BR','IN','CA','AU','ES','IT','PL','NL'])[1 + i % 16],"
 	"  elo, elo + i % 50, elo - i % 40, w + l + d, w, l, d, least(w, 1 + i % 7),"
@@ -87,7 +87,8 @@ enum rp_err seed_players(const char *conninfo, long n, bool if_empty, FILE *out)
 	const char *p2[] = {hash};
 	if (!ok(PQexecParams(c, seed_sql, 2, NULL, p1, NULL, NULL, 0), out) ||
 	    !ok(PQexecParams(c, admin_sql, 1, NULL, p2, NULL, NULL, 0), out) ||
-	    !ok(PQexec(c, entries_sql), out) || !ok(PQexec(c, "COMMIT"), out)) {
+	    !ok(PQexec(c, entries_sql), out) || !ok(PQexec(c, "COMMIT"), out) ||
+	    !ok(PQexec(c, "ANALYZE players, leaderboard_entries"), out)) {
 		err = RP_ECONFLICT;
 		goto done;
 	}
