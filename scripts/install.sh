@@ -11,7 +11,7 @@
 #
 # Layout (PREFIX-relative unless absolute):
 #   bin/rankpulse
-#   sbin/rankpulse-render-nginx  rankpulse-backup  rankpulse-restore
+#   sbin/rankpulse-render-nginx  rankpulse-backup  rankpulse-restore  rankpulse-env.sh
 #   lib/systemd/system/rankpulse.service .socket, rankpulse-migrate.service,
 #       rankpulse-backup.service .timer, nginx.service.d/rankpulse.conf
 #   lib/sysusers.d/rankpulse.conf   lib/tmpfiles.d/rankpulse.conf
@@ -75,6 +75,7 @@ inst 0755 "$RANKPULSE_BIN" "$BINDIR/rankpulse"
 inst 0755 "$REPO/scripts/render-nginx.sh" "$SBINDIR/rankpulse-render-nginx"
 inst 0755 "$REPO/scripts/backup.sh" "$SBINDIR/rankpulse-backup"
 inst 0755 "$REPO/scripts/restore.sh" "$SBINDIR/rankpulse-restore"
+inst 0644 "$REPO/scripts/rankpulse-env.sh" "$SBINDIR/rankpulse-env.sh"
 
 # systemd: units with PREFIX in their paths, sysusers/tmpfiles snippets.
 rewrite_prefix() {

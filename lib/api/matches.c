@@ -145,6 +145,13 @@ static enum rp_err match_param(struct request *req, const char **id)
 	return RP_OK;
 }
 
+/* The path's match id and the authenticated caller (every state change needs both). */
+static enum rp_err match_and_caller(struct request *req, const char **id, struct principal *who)
+{
+	enum rp_err e = match_param(req, id);
+	return e != RP_OK ? e : authn_require(req, who);
+}
+
 static void rollback(struct db *db)
 {
 	if (db_in_transaction(db) && db_exec(db, "ROLLBACK") != RP_OK)
@@ -366,11 +373,9 @@ static enum rp_err transition(struct request *req, struct response *res, const c
 			      const char *to, const char *conflict)
 {
 	const char *id;
-	enum rp_err e = match_param(req, &id);
-	if (e != RP_OK)
-		return e;
 	struct principal who;
-	if ((e = authn_require(req, &who)) != RP_OK)
+	enum rp_err e = match_and_caller(req, &id, &who);
+	if (e != RP_OK)
 		return e;
 	struct match m;
 	if ((e = begin_locked(req, id, &m)) != RP_OK)
@@ -622,11 +627,9 @@ static enum rp_err result_body(struct request *req, struct response *res, const 
 enum rp_err handle_match_result(struct request *req, struct response *res)
 {
 	const char *id;
-	enum rp_err e = match_param(req, &id);
-	if (e != RP_OK)
-		return e;
 	struct principal who;
-	if ((e = authn_require(req, &who)) != RP_OK)
+	enum rp_err e = match_and_caller(req, &id, &who);
+	if (e != RP_OK)
 		return e;
 	if (req->idempotency_key != NULL && !idempotency_key_valid(req->idempotency_key)) {
 		request_field_error(req, "Idempotency-Key", "must be 1-128 visible ASCII characters");
@@ -697,11 +700,9 @@ static void reported_from(const struct match *m, struct reported *r)
 static enum rp_err decide(struct request *req, struct response *res, bool verify)
 {
 	const char *id;
-	enum rp_err e = match_param(req, &id);
-	if (e != RP_OK)
-		return e;
 	struct principal who;
-	if ((e = authn_require(req, &who)) != RP_OK)
+	enum rp_err e = match_and_caller(req, &id, &who);
+	if (e != RP_OK)
 		return e;
 	struct db *db = req->app->db;
 	struct match m;

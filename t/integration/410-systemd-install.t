@@ -66,6 +66,7 @@ my %expect = (
 	"$P/sbin/rankpulse-render-nginx" => 0755,
 	"$P/sbin/rankpulse-backup" => 0755,
 	"$P/sbin/rankpulse-restore" => 0755,
+	"$P/sbin/rankpulse-env.sh" => 0644,
 	(map { ("$P/lib/systemd/system/$_" => 0644) } qw(rankpulse.service rankpulse.socket
 		rankpulse-migrate.service rankpulse-backup.service rankpulse-backup.timer)),
 	"$P/lib/systemd/system/nginx.service.d/rankpulse.conf" => 0644,
