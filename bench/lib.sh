@@ -25,8 +25,12 @@
 #                    RUN_DIR/floor-NAME.sock (FLOOR_SOCK[NAME])
 #   bench_nginx_reload   nginx -t + reload of the (bench-edited) config
 #   run_wrk / wrk_field  one wrk run and the numbers from its output
+#   micro_cache_directives / micro_cache_line / cache_files   the stack's
+#                    microcache settings (for bench locations that must
+#                    behave like the real one) and what is in its directory
 #   stack_psql / stack_redis / stack_rankpulse   run a client as the stack user
-#   rss_sample, worker_pids, http_code, to_ms, mib, pct, ratio, thousands, row
+#   rss_sample, worker_pids, http_code, to_ms, mib, pct, ratio, thousands,
+#   row (a judged target) / info_row (a figure shown, not judged)
 #
 # A script may define bench_extra_cleanup (called first on exit) to stop
 # anything of its own; background load started with `load_bg CMD...` /
@@ -186,7 +190,8 @@ run_wrk() {
 		opts+=("$1")
 		shift
 	done
-	local cmd=(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$secs"s --latency "${opts[@]}" "$url")
+	# BENCH_RUN: a name unique to this run, for scripts that make unique keys
+	local cmd=(env "BENCH_RUN=$name" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$secs"s --latency "${opts[@]}" "$url")
 	[ ${#sargs[@]} -gt 0 ] && cmd+=(-- "${sargs[@]}")
 	load_bg "${cmd[@]}" >"$WORK/$name.txt" 2>&1
 	if ! load_wait; then
@@ -235,6 +240,12 @@ row() {
 	fi
 	echo "| $1 | $2 | $result |"
 }
+# info_row LABEL MEASURED: a line of a targets table that is shown but not
+# judged (e.g. the same target measured another way, for comparison).
+info_row() { echo "| $1 | $2 | (shown, not judged) |"; }
+
+# has_phase NAME: NAME is one of the words of PHASES.
+has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # machine_line: one sentence about what the numbers were measured on.
 machine_line() {
@@ -461,10 +472,14 @@ med_ratio() {
 	median $(ratios "$1" "$2")
 }
 
-# write_uniq_lua FILE: a wrk script that appends `_=<thread>-<counter>` to
-# every request (a unique query string: the nginx microcache never hits; the
-# app ignores unknown parameters).  `{id}` in the URL's path is replaced by
-# the next line of the file given as the script's first argument.
+# write_uniq_lua FILE: a wrk script that appends `_=<run>.<thread>-<counter>`
+# to every request (a unique query string: the nginx microcache never hits;
+# the app ignores unknown parameters; <run> is run_wrk's run name, so a
+# measured run never reuses its warm-up's keys).  `{id}` in the URL's path is replaced by
+# the next line of the file given as the script's first argument (may be
+# ""); an optional second argument R sends every key R times in a row (R = 2:
+# the second request of each key is the one the microcache stores, with
+# fastcgi_cache_min_uses 2 — the most a cache-busting client can force).
 write_uniq_lua() {
 	cat >"$1" <<'LUA'
 local tid_next = 0
@@ -480,14 +495,17 @@ function init(args)
   end
   base = wrk.path
   sep = string.find(base, "?", 1, true) and "&" or "?"
+  rep = tonumber(args[2] or "1") or 1
+  run = os.getenv("BENCH_RUN") or tostring(os.time())
 end
 function request()
   n = n + 1
+  local k = math.floor((n - 1) / rep) + 1
   local p = base
   if #ids > 0 then
-    p = string.gsub(p, "{id}", ids[(n * 7 + tid * 131) % #ids + 1])
+    p = string.gsub(p, "{id}", ids[(k * 7 + tid * 131) % #ids + 1])
   end
-  return wrk.format(nil, p .. sep .. "_=" .. tid .. "-" .. n)
+  return wrk.format(nil, p .. sep .. "_=" .. run .. "." .. tid .. "-" .. k)
 end
 LUA
 }
@@ -682,4 +700,49 @@ bench_add_nocache_server() {
 " perl -0pi -e 's/\}\s*\z/$ENV{BENCH_SERVER}}\n/' "$NGINX_CONF"
 	grep -q "listen 127.0.0.1:$NOCACHE_PORT;" "$NGINX_CONF" ||
 		die "could not add the bench server to $NGINX_CONF"
+}
+
+# ---------------------------------------------------------------- the microcache
+
+# micro_cache_directives: the fastcgi_cache* lines of the stack's microcache
+# location (the one with `fastcgi_cache rp_micro;`), so that a bench location
+# behind the cache behaves exactly like the real one (min_uses, lock, ...).
+micro_cache_directives() {
+	awk '/^[[:space:]]*location[[:space:]]/ {n = 0; delete l}
+		/^[[:space:]]*fastcgi_cache/ {l[++n] = $0}
+		/^[[:space:]]*fastcgi_cache[[:space:]]+rp_micro;/ {hit = 1}
+		/^}/ { if (hit) { for (i = 1; i <= n; i++) print l[i]; exit } }' "$LOCATIONS"
+}
+# micro_cache_dir: the stack's fastcgi_cache_path directory.
+micro_cache_dir() { awk '$1 == "fastcgi_cache_path" {print $2; exit}' "$NGINX_CONF"; }
+# micro_min_uses: the microcache location's fastcgi_cache_min_uses (1 if unset).
+micro_min_uses() {
+	local v
+	v=$(micro_cache_directives | awk '$1 == "fastcgi_cache_min_uses" {gsub(/;/, "", $2); print $2}')
+	echo "${v:-1}"
+}
+# micro_cache_line: one sentence on the microcache settings of the run.
+micro_cache_line() {
+	local d fs inactive
+	d=$(micro_cache_dir)
+	fs=$(stat -f -c %T "$d" 2>/dev/null || echo '?')
+	inactive=$(awk '$1 == "fastcgi_cache_path" {f = 1} f && match($0, /inactive=[0-9a-z]+/) {print substr($0, RSTART + 9, RLENGTH - 9); exit}' "$NGINX_CONF")
+	echo "microcache: \`fastcgi_cache_min_uses $(micro_min_uses)\`, \`inactive=${inactive:-?}\`, directory on $fs ($d)"
+}
+# cache_files: how many files the microcache directory holds now.
+cache_files() {
+	local d
+	d=$(micro_cache_dir)
+	[ -n "$d" ] && [ -d "$d" ] || { echo 0; return 0; }
+	find "$d" -type f 2>/dev/null | wc -l
+}
+# one_off_probe URL N: N requests with one-off keys to URL (unique `_=`);
+# prints "FILES_BEFORE FILES_AFTER" of the microcache directory.
+one_off_probe() {
+	local url=$1 n=$2 i before after sep='?'
+	case $url in *\?*) sep='&' ;; esac
+	before=$(cache_files)
+	for i in $(seq 1 "$n"); do curl -s -o /dev/null --max-time 10 "$url${sep}_=oneoff-$$-$i"; done
+	after=$(cache_files)
+	echo "$before $after"
 }

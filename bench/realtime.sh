@@ -162,6 +162,8 @@ run_client() {
 	echo "$c0|$c1" >"$WORK/$name.cpu"
 }
 val() { awk -F= -v k="$2" '$1 == k {print $2; exit}' "$WORK/$1.out"; }
+# client_us RUN: the bench client's own CPU µs per result (it publishes and receives every frame)
+client_us() { awk -v c="$(val "$1" client_cpu_secs)" -v n="$(val "$1" published)" 'BEGIN{ printf "%.0f", n > 0 ? c * 1e6 / n : 0 }'; }
 
 # ---------------------------------------------------------------- stock limits
 
@@ -180,7 +182,9 @@ fi
 
 BENCH_WC=$((NOFILE - 256))
 [ "$BENCH_WC" -le 65000 ] || BENCH_WC=65000
+# (the stock config may already set worker_rlimit_nofile: replace it, else add it)
 perl -0pi -e "s/worker_connections\\s+\\d+;/worker_connections $BENCH_WC;/;
+	s/^worker_rlimit_nofile[^\\n]*\\n//mg;
 	s/^(worker_processes[^\\n]*\\n)/\${1}# bench\\/realtime.sh: bench-only limits\\nworker_rlimit_nofile $NOFILE;\\n/m" "$NGINX_CONF"
 grep -q "worker_rlimit_nofile $NOFILE;" "$NGINX_CONF" || die "could not raise the limits in $NGINX_CONF"
 say "bench nginx limits: worker_rlimit_nofile $NOFILE, worker_connections $BENCH_WC (reload)"
@@ -270,7 +274,7 @@ for sc in $SCENARIOS; do
 		"$(val $r post_resp_p50_ms)" "$(val $r post_resp_p99_ms)"
 done
 echo
-echo "| subscribers | nginx workers VmRSS before → after subscribing | RssAnon before → after | per 1,000 subscribers (RSS / anon) | CPU µs per result (publish phase) |"
+echo "| subscribers | nginx workers VmRSS before → after subscribing | RssAnon before → after | per 1,000 subscribers (RSS / anon) | CPU µs per result (publish phase; machine includes the client) |"
 echo "|---:|---|---|---|---|"
 i=0
 for sc in $SCENARIOS; do
@@ -280,7 +284,7 @@ for sc in $SCENARIOS; do
 	printf '| %s | %s → %s MiB | %s → %s MiB | %s / %s KiB | %s |\n' "$(thousands "${sc%%:*}")" \
 		"$(mib "$r0")" "$(mib "$r1")" "$(mib "$a0")" "$(mib "$a1")" \
 		"$(kib_per_1000 "$r0" "$r1" "$(val "run$i" subs_open)")" "$(kib_per_1000 "$a0" "$a1" "$(val "run$i" subs_open)")" \
-		"$(cpu_per_request "$c0" "$c1" "$(val "run$i" published)")"
+		"$(cpu_per_request "$c0" "$c1" "$(val "run$i" published)") / client $(client_us "run$i")"
 done
 echo
 i=0

@@ -30,6 +30,10 @@
 #                     --time / stop_grace_period a little more, e.g. 15 s)
 #   RP_RUN_DIR        sockets (/run/rankpulse), RP_STATE_DIR nginx state
 #                     (/var/lib/rankpulse), RP_PREFIX the install prefix (/usr)
+#   RP_CACHE_DIR      nginx's microcache; must be on tmpfs (default, with the
+#                     default RP_STATE_DIR: /dev/shm/rankpulse-nginx-cache when
+#                     /dev/shm is a writable tmpfs; else RP_STATE_DIR/nginx/cache;
+#                     docs/caching.md)
 # FCGI_SOCKET and NCHAN_PUBLISH_URL default to sockets in RP_RUN_DIR.
 # Logs: the app's JSON lines on stderr, nginx's JSON access log on stdout,
 # nginx errors and this script's own JSON lines on stderr.
@@ -42,6 +46,14 @@ NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 RP_SHARE=${RP_SHARE:-$RP_PREFIX/share/rankpulse}
 RP_RUN_DIR=${RP_RUN_DIR:-/run/rankpulse}
 RP_STATE_DIR=${RP_STATE_DIR:-/var/lib/rankpulse}
+RP_CACHE_DIR=${RP_CACHE_DIR:-}
+# The image's own layout (a container has a private /dev/shm): the microcache
+# on tmpfs.  With another RP_STATE_DIR (e.g. the entrypoint run on a host by
+# the tests) it stays under the state dir unless RP_CACHE_DIR says otherwise.
+if [ -z "$RP_CACHE_DIR" ] && [ "$RP_STATE_DIR" = /var/lib/rankpulse ] &&
+	[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
+	RP_CACHE_DIR=/dev/shm/rankpulse-nginx-cache
+fi
 PORT=${PORT:-8080}
 LISTEN_ADDR=${LISTEN_ADDR:-0.0.0.0}
 MIGRATE_ON_START=${MIGRATE_ON_START:-1}
@@ -145,6 +157,7 @@ set -- --container --env-file /dev/null --out "$RP_STATE_DIR/nginx" \
 	--state-dir "$RP_STATE_DIR/nginx" --listen "$LISTEN_ADDR:$PORT" \
 	--www "$RP_SHARE/www" --nginx "$NGINX_BIN"
 if [ -n "${TRUSTED_PROXIES:-}" ]; then set -- "$@" --real-ip-from "$TRUSTED_PROXIES"; fi
+if [ -n "$RP_CACHE_DIR" ]; then set -- "$@" --cache-dir "$RP_CACHE_DIR"; fi
 "$RENDER_NGINX" "$@" || { log error "could not render the nginx configuration"; exit 1; }
 
 [ "$STOPPING" -eq 0 ] || exit 0

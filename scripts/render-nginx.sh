@@ -46,6 +46,9 @@
 #   --real-ip-from CIDRS  trusted proxies (space or comma separated): use X-Forwarded-For
 #   --state-dir DIR       run as an unprivileged user: pid, logs, temp and cache under DIR,
 #                         no `user` directive (tests, containers)
+#   --cache-dir DIR       nginx's microcache directory; must be on tmpfs (default
+#                         /run/nginx-rankpulse-cache, or STATE_DIR/cache with --state-dir;
+#                         see docs/caching.md)
 #   --user USER           worker user of a root master (default www-data)
 #   --nginx BIN           nginx binary for the check (default /usr/sbin/nginx)
 #   --no-check            do not run nginx -t
@@ -95,6 +98,7 @@ FCGI_OPT=""
 NCHAN_OPT=""
 REAL_IP=""
 STATE_DIR=""
+CACHE_OPT=""
 NGINX_USER=www-data
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 CHECK=1
@@ -118,6 +122,7 @@ while [ $# -gt 0 ]; do
 	--nchan-socket) need "$@"; NCHAN_OPT=$2; shift 2 ;;
 	--real-ip-from) need "$@"; REAL_IP=$2; shift 2 ;;
 	--state-dir) need "$@"; STATE_DIR=$2; shift 2 ;;
+	--cache-dir) need "$@"; CACHE_OPT=$2; shift 2 ;;
 	--user) need "$@"; NGINX_USER=$2; shift 2 ;;
 	--nginx) need "$@"; NGINX_BIN=$2; shift 2 ;;
 	--no-check) CHECK=0; shift ;;
@@ -304,12 +309,17 @@ if [ -n "$STATE_DIR" ]; then
 	ACME_ROOT=$STATE_DIR/acme
 	USER_DIRECTIVE="# no user directive: master and workers run as the invoking user"
 	mkdir -p "$LOG_DIR" "$TEMP_DIR/body" "$TEMP_DIR/proxy" "$TEMP_DIR/fastcgi" \
-		"$TEMP_DIR/uwsgi" "$TEMP_DIR/scgi" "$CACHE_DIR" "$ACME_ROOT"
+		"$TEMP_DIR/uwsgi" "$TEMP_DIR/scgi" "$ACME_ROOT"
 else
 	PID_FILE=/run/nginx.pid
 	LOG_DIR=/var/log/nginx/rankpulse
 	TEMP_DIR=/var/lib/nginx
-	CACHE_DIR=/var/cache/nginx/rankpulse
+	# The microcache on tmpfs (/run is tmpfs under systemd): creating a cache
+	# file on a disk filesystem costs nginx more than the request does.  A
+	# root master creates the directory (the last component) at start and
+	# hands it to the worker user; /run is emptied at boot, which suits a
+	# cache of 1-second entries.
+	CACHE_DIR=/run/nginx-rankpulse-cache
 	ACME_ROOT=/var/www/letsencrypt
 	case $NGINX_USER in
 	'') USER_DIRECTIVE="# no user directive" ;;
@@ -320,10 +330,26 @@ else
 		if [ ! -d "$LOG_DIR" ]; then
 			install -d -m 0750 -o root -g adm "$LOG_DIR" 2>/dev/null || install -d -m 0750 "$LOG_DIR"
 		fi
-		# nginx creates the cache directory itself, but not its parent.
-		[ -d "${CACHE_DIR%/*}" ] || install -d -m 0755 "${CACHE_DIR%/*}"
 	fi
 fi
+if [ -n "$CACHE_OPT" ]; then
+	safe_path --cache-dir "$CACHE_OPT"
+	CACHE_DIR=$CACHE_OPT
+fi
+# nginx creates the cache directory itself, but not its parent (an
+# unprivileged master: create it here, as the user nginx will run as).
+if [ -n "$STATE_DIR" ]; then
+	mkdir -p "$CACHE_DIR" 2>/dev/null || die "cannot create the cache directory $CACHE_DIR"
+elif [ -n "$CACHE_OPT" ] || [ "$(id -u)" -eq 0 ]; then
+	[ -d "${CACHE_DIR%/*}" ] || mkdir -p "${CACHE_DIR%/*}" 2>/dev/null ||
+		die "cannot create the parent of the cache directory $CACHE_DIR"
+fi
+_cd_fs=$CACHE_DIR
+[ -d "$_cd_fs" ] || _cd_fs=${CACHE_DIR%/*}
+case $(stat -f -c %T "$_cd_fs" 2>/dev/null || echo unknown) in
+tmpfs | ramfs) ;;
+*) say "warning: the microcache directory $CACHE_DIR is not on tmpfs: every cache miss that stores an entry creates a file on disk (docs/caching.md)" ;;
+esac
 
 if [ "$CONTAINER" -eq 1 ]; then
 	TEMPLATE=$TPL_CONTAINER

@@ -720,14 +720,67 @@ stop_app() {
 
 # ---------------------------------------------------------------- nginx
 
+# nginx's microcache directory (docs/caching.md): on tmpfs, because creating
+# a cache file on a disk filesystem costs nginx more than the request does.
+# The stack's run directory when it is tmpfs, else a private directory in
+# /dev/shm, else (no usable tmpfs) NGINX_PREFIX/cache.  One per nginx
+# prefix (extra nodes get their own).  STACK_CACHE_DIR overrides.  Pure: it
+# only prints the path (nginx creates the directory itself).
+nginx_cache_dir() {
+	if [ -n "${STACK_CACHE_DIR:-}" ]; then
+		printf '%s' "$STACK_CACHE_DIR"
+		return 0
+	fi
+	local id
+	id=$(printf '%s' "$NGINX_PREFIX" | cksum | cut -d' ' -f1)
+	if [ "$(stat -f -c %T "$RUN_DIR" 2>/dev/null)" = tmpfs ]; then
+		printf '%s' "$RUN_DIR/nginx-cache-$id"
+	elif [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ] && [ -k /dev/shm ]; then
+		printf '%s' "/dev/shm/rankpulse-nginx-cache-$id"
+	else
+		printf '%s' "$NGINX_PREFIX/cache"
+	fi
+}
+
+# prepare_cache_dir: NGINX_CACHE_DIR for the config about to be rendered.
+# A /dev/shm path that exists but is not the stack user's own directory (a
+# leftover of another user, a symlink) is not used: NGINX_PREFIX/cache is.
+prepare_cache_dir() {
+	NGINX_CACHE_DIR=$(nginx_cache_dir)
+	case $NGINX_CACHE_DIR in
+	/dev/shm/*)
+		if [ -L "$NGINX_CACHE_DIR" ] || { [ -e "$NGINX_CACHE_DIR" ] &&
+			[ "$(stat -c %U "$NGINX_CACHE_DIR" 2>/dev/null)" != "$STACK_USER" ]; }; then
+			say "warning: $NGINX_CACHE_DIR is not $STACK_USER's own directory; the microcache uses $NGINX_PREFIX/cache (disk)"
+			NGINX_CACHE_DIR=$NGINX_PREFIX/cache
+		fi
+		;;
+	esac
+}
+
+# remove_cache_dir: after nginx stopped, drop its tmpfs cache directory (the
+# one in the rendered config, only if it is one that prepare_cache_dir picks).
+remove_cache_dir() {
+	local d
+	d=$(awk '$1 == "fastcgi_cache_path" {print $2; exit}' "$NGINX_CONF" 2>/dev/null) || return 0
+	case $d in
+	/dev/shm/rankpulse-nginx-cache-[0-9]* | "$RUN_DIR"/nginx-cache-[0-9]*)
+		if [ -d "$d" ] && [ ! -L "$d" ]; then as_user rm -rf -- "$d" 2>/dev/null || true; fi
+		;;
+	esac
+	return 0
+}
+
 render_nginx() {
 	local user_directive="# no user directive: nginx runs entirely as $STACK_USER"
+	prepare_cache_dir
 	local seds=(
 		-e "s|@PORT@|$(sed_escape "$PORT")|g"
 		-e "s|@PREFIX@|$(sed_escape "$NGINX_PREFIX")|g"
 		-e "s|@CONF_DIR@|$(sed_escape "$NGINX_PREFIX")|g"
 		-e "s|@RUN_DIR@|$(sed_escape "$RUN_DIR")|g"
 		-e "s|@WWW_DIR@|$(sed_escape "$WWW_DIR")|g"
+		-e "s|@CACHE_DIR@|$(sed_escape "$NGINX_CACHE_DIR")|g"
 		-e "s|@FCGI_SOCKET@|$(sed_escape "$FCGI_SOCKET")|g"
 		-e "s|@NCHAN_SOCKET@|$(sed_escape "$NCHAN_SOCKET")|g"
 		-e "s|@NCHAN_REDIS_URL@|$(sed_escape "${NCHAN_REDIS_URL:-}")|g"
@@ -812,6 +865,7 @@ stop_nginx() {
 		kill_group_of "$pid" nginx
 	fi
 	rm -f "$NCHAN_SOCKET" "$NGINX_PID_FILE"
+	remove_cache_dir
 }
 
 wait_healthy() {

@@ -140,7 +140,10 @@ enum rp_err handle_register(struct request *req, struct response *res)
 	if (e != RP_OK)
 		return e;
 	struct rank_update ru = {.player_id = p.id, .country = p.country_code, .elo = p.elo,
-				 .reached_ms = p.created_ms, .version = p.version};
+				 .reached_ms = p.created_ms, .version = p.version,
+				 .username = p.username, .display_name = p.display_name,
+				 .rec = {p.elo, p.peak_elo, p.lowest_elo, p.games_played, p.wins,
+					 p.losses, p.draws, p.current_streak, p.best_win_streak}};
 	ranks_player_added(req->app, &ru);
 	struct session s;
 	if ((e = session_start(req, &p, &s)) != RP_OK)

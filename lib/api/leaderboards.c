@@ -17,6 +17,7 @@
 #include "api/handlers.h"
 #include "auth/authn.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "http/fields.h"
 #include "leaderboard/board.h"
@@ -169,36 +170,57 @@ static bool not_modified(struct request *req, struct response *res, const char *
 	return true;
 }
 
-static struct json_object *page_json(const struct board_query *q, const struct board_page *page,
-				     struct arena *a, bool with_cursor)
+/* The page as the response body; player (around-me) is appended when given. */
+static enum rp_err page_respond(struct response *res, const struct board_query *q,
+				const struct board_page *page, struct arena *a, bool with_cursor,
+				const struct board_entry *player)
 {
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "scope", json_object_new_string(q->scope));
-	json_object_object_add(o, "country", q->board.country[0] ? json_object_new_string(q->board.country) : NULL);
-	json_object_object_add(o, "period", json_object_new_string(board_period_name(q->board.period)));
-	json_object_object_add(o, "season", q->board.period == PERIOD_SEASON || q->board.period == PERIOD_ALL
-						    ? json_object_new_string(q->board.season)
-						    : NULL);
-	if (q->board.period >= PERIOD_DAY)
-		json_object_object_add(o, "windowStart", json_object_new_string(q->board.window_start));
-	json_object_object_add(o, "total", json_object_new_int64(page->total));
-	struct json_object *list = json_object_new_array();
-	for (int i = 0; i < page->count; i++)
-		json_object_array_add(list, board_entry_json(&page->entries[i]));
-	json_object_object_add(o, "entries", list);
-	struct json_object *next = NULL;
-	if (with_cursor && page->count == q->limit && page->count > 0 &&
-	    page->entries[page->count - 1].rank < page->total) {
-		const char *c = board_cursor_encode(a, &q->board, &page->entries[page->count - 1]);
-		if (c != NULL)
-			next = json_object_new_string(c);
+	struct buf *b = &res->body;
+	const struct board_id *board = &q->board;
+	b->len = 0;
+	buf_puts(b, "{\"scope\":");
+	buf_json_string(b, q->scope);
+	buf_puts(b, ",\"country\":");
+	buf_json_string_or_null(b, board->country[0] ? board->country : NULL);
+	buf_puts(b, ",\"period\":");
+	buf_json_string(b, board_period_name(board->period));
+	buf_puts(b, ",\"season\":");
+	buf_json_string_or_null(b, board->period == PERIOD_SEASON || board->period == PERIOD_ALL
+					   ? board->season
+					   : NULL);
+	if (board->period >= PERIOD_DAY) {
+		buf_puts(b, ",\"windowStart\":");
+		buf_json_string(b, board->window_start);
 	}
-	json_object_object_add(o, "nextCursor", next);
-	json_object_object_add(o, "seq", page->seq >= 0 ? json_object_new_int64(page->seq) : NULL);
+	buf_puts(b, ",\"total\":");
+	buf_json_int(b, page->total);
+	buf_puts(b, ",\"entries\":[");
+	for (int i = 0; i < page->count; i++) {
+		if (i > 0)
+			buf_puts(b, ",");
+		board_entry_write(b, &page->entries[i]);
+	}
+	const char *next = NULL;
+	if (with_cursor && page->count == q->limit && page->count > 0 &&
+	    page->entries[page->count - 1].rank < page->total)
+		next = board_cursor_encode(a, board, &page->entries[page->count - 1]);
+	buf_puts(b, "],\"nextCursor\":");
+	buf_json_string_or_null(b, next);
+	buf_puts(b, ",\"seq\":");
+	if (page->seq >= 0)
+		buf_json_int(b, page->seq);
+	else
+		buf_puts(b, "null");
 	char ts[32];
 	time_iso8601(ts);
-	json_object_object_add(o, "generatedAt", json_object_new_string(ts));
-	return o;
+	buf_puts(b, ",\"generatedAt\":");
+	buf_json_string(b, ts);
+	if (player != NULL) {
+		buf_puts(b, ",\"player\":");
+		board_entry_write(b, player);
+	}
+	buf_puts(b, "}");
+	return response_json_written(res, 200);
 }
 
 static enum rp_err serve_board(struct request *req, struct response *res, const char *country,
@@ -222,7 +244,7 @@ static enum rp_err serve_board(struct request *req, struct response *res, const 
 	response_public_1s(res);
 	if (not_modified(req, res, board_etag(req, page.seq)))
 		return RP_OK;
-	return response_json(res, 200, page_json(&q, &page, req->arena, true));
+	return page_respond(res, &q, &page, req->arena, true, NULL);
 }
 
 enum rp_err handle_leaderboards(struct request *req, struct response *res)
@@ -252,17 +274,12 @@ static enum rp_err around(struct request *req, struct response *res, const char 
 	if (e != RP_OK)
 		return e;
 	struct board_entry me;
-	e = board_rank_of(req->app, req->arena, &q.board, player, &me);
+	struct board_page page;
+	q.limit = 2 * q.radius + 1;
+	e = board_around(req->app, req->arena, &q.board, player, q.radius, &page, &me);
 	if (e == RP_ENOTFOUND)
 		req->problem.detail = "the player is not on this leaderboard";
 	if (e != RP_OK)
-		return e;
-	long first = me.rank - 1 - q.radius;
-	if (first < 0)
-		first = 0;
-	q.limit = 2 * q.radius + 1;
-	struct board_page page;
-	if ((e = board_page_offset(req->app, req->arena, &q.board, first, q.limit, &page)) != RP_OK)
 		return e;
 	if (priv)
 		response_header(res, "Cache-Control", "private, no-store");
@@ -270,9 +287,7 @@ static enum rp_err around(struct request *req, struct response *res, const char 
 		response_public_1s(res);
 	if (!priv && not_modified(req, res, board_etag(req, page.seq)))
 		return RP_OK;
-	struct json_object *o = page_json(&q, &page, req->arena, false);
-	json_object_object_add(o, "player", board_entry_json(&me));
-	return response_json(res, 200, o);
+	return page_respond(res, &q, &page, req->arena, false, &me);
 }
 
 enum rp_err handle_leaderboard_around(struct request *req, struct response *res)

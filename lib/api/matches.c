@@ -174,6 +174,58 @@ static enum rp_err begin_locked(struct request *req, const char *id, struct matc
 	return e;
 }
 
+/* A copy of n parameter pointers in the arena (a batch runs after the caller returns). */
+static const char *const *arena_params(struct arena *a, const char *const *p, size_t n)
+{
+	const char **c = arena_calloc(a, n, sizeof(*c));
+	if (c != NULL)
+		memcpy(c, p, n * sizeof(*c));
+	return c;
+}
+
+/*
+ * Round trip 1 of a result or a verification: BEGIN, the match lock, the
+ * Idempotency-Key claim (claim != NULL) and, when ratings may move
+ * (tx != NULL), the locks of both players and their season entries. *claimed
+ * tells whether the key was claimed. On failure the transaction is rolled
+ * back and tx cleared.
+ */
+static enum rp_err begin_result(struct request *req, const char *id, const char *const *claim,
+				struct result_tx *tx, struct match *m, bool *claimed)
+{
+	struct db *db = req->app->db;
+	const char *const *mp = arena_params(req->arena, &id, 1);
+	if (mp == NULL)
+		return RP_ENOMEM;
+	struct db_batch b;
+	PGresult *match = NULL, *claim_row = NULL;
+	db_batch_init(&b);
+	db_batch_sql(&b, "BEGIN");
+	/* every statement of this transaction is a key lookup or a write of a
+	 * few rows; left to choose, PostgreSQL plans the array (unnest)
+	 * statements anew on every execution */
+	db_batch_sql(&b, "SET LOCAL plan_cache_mode = force_generic_plan");
+	db_batch_add(&b, STMT_MATCH_LOCK, mp, &match);
+	if (claim != NULL)
+		db_batch_add(&b, STMT_IDEM_CLAIM, claim, &claim_row);
+	if (tx != NULL)
+		result_tx_locks(tx, &b, mp);
+	enum rp_err e = db_batch_run(db, &b);
+	if (e == RP_OK)
+		e = match_from_result(req->arena, match, m, RP_ENOTFOUND);
+	*claimed = claim_row != NULL && PQntuples(claim_row) == 1;
+	PQclear(match);
+	PQclear(claim_row);
+	if (e != RP_OK) {
+		rollback(db);
+		if (tx != NULL)
+			result_tx_clear(tx);
+		if (e == RP_ENOTFOUND)
+			req->problem.detail = "no such match";
+	}
+	return e;
+}
+
 static enum rp_err commit(struct request *req)
 {
 	enum rp_err e = db_exec(req->app->db, "COMMIT");
@@ -477,36 +529,67 @@ static const char *winner_of(const struct match *m, const struct reported *r)
 	return r->outcome1 == RATING_WIN ? m->player1_id : m->player2_id;
 }
 
-/* Insert the match_results row; applied ratings (or unchanged ones). */
-static enum rp_err insert_result(struct request *req, const struct match *m,
-				 const struct reported *r, const struct applied_ratings *ar,
-				 const char *verification, const char *reporter, const char *verifier)
+/* n numbers as decimal strings in the arena; false when out of memory */
+static bool decimals(struct arena *a, const int *vals, const char **out, int n)
 {
-	char v[8][16];
-	int vals[8] = {r->s1, r->s2, ar->all[0].before, ar->all[0].after, ar->all[1].before,
-		       ar->all[1].after, ar->all[0].k, ar->all[1].k};
-	for (int i = 0; i < 8; i++)
-		snprintf(v[i], sizeof(v[i]), "%d", vals[i]);
-	const char *params[] = {m->id, v[0], v[1], winner_of(m, r), r->type, v[2], v[3], v[4], v[5],
-				v[6], v[7], verification, reporter, verifier,
-				ar->has_season ? ar->season : NULL, result_season_json(req->arena, ar, m)};
-	enum rp_err e;
-	e = db_command(req->app->db, STMT_RESULT_INSERT, params);
-	return e;
+	for (int i = 0; i < n; i++)
+		if ((out[i] = arena_printf(a, "%d", vals[i])) == NULL)
+			return false;
+	return true;
 }
 
-/* Rated results move ratings; others record the current ratings unchanged. */
-static enum rp_err apply(struct request *req, const struct match *m, const struct reported *r,
-			 struct applied_ratings *ar)
+/*
+ * Queue the insert of the match_results row; applied ratings (or unchanged
+ * ones). With match_status (STMT_RESULT_RECORD) the same statement sets the
+ * match's status and season and returns the match as it now stands (*row).
+ */
+static enum rp_err queue_result_insert(struct request *req, struct db_batch *b,
+				       const struct match *m, const struct reported *r,
+				       const struct applied_ratings *ar, const char *verification,
+				       const char *reporter, const char *verifier,
+				       const char *match_status, PGresult **row)
+{
+	const char *v[8];
+	int vals[8] = {r->s1, r->s2, ar->all[0].before, ar->all[0].after, ar->all[1].before,
+		       ar->all[1].after, ar->all[0].k, ar->all[1].k};
+	if (!decimals(req->arena, vals, v, 8))
+		return RP_ENOMEM;
+	const char *params[] = {m->id, v[0], v[1], winner_of(m, r), r->type, v[2], v[3], v[4], v[5],
+				v[6], v[7], verification, reporter, verifier,
+				ar->has_season ? ar->season : NULL, result_season_json(req->arena, ar, m),
+				match_status};
+	const char *const *p = arena_params(req->arena, params, 17);
+	if (p == NULL)
+		return RP_ENOMEM;
+	db_batch_add(b, match_status ? STMT_RESULT_RECORD : STMT_RESULT_INSERT, p, row);
+	return RP_OK;
+}
+
+/* Queue the match's new status (and season). */
+static enum rp_err queue_match_status(struct request *req, struct db_batch *b, const char *id,
+				      const char *status, const struct applied_ratings *ar)
+{
+	const char *params[] = {id, status, ar->has_season ? ar->season : NULL};
+	const char *const *p = arena_params(req->arena, params, 3);
+	if (p == NULL)
+		return RP_ENOMEM;
+	db_batch_add(b, STMT_MATCH_SET_STATUS, p, NULL);
+	return RP_OK;
+}
+
+/* Rated results move ratings (writes queued); others record the current ratings unchanged. */
+static enum rp_err queue_apply(struct request *req, const struct match *m, const struct reported *r,
+			       struct result_tx *tx, struct db_batch *b, struct applied_ratings *ar)
 {
 	if (r->rated) {
 		const char *why = NULL;
-		enum rp_err e = result_apply_ratings(req->app->db, req->arena, m, r->outcome1, ar, &why);
+		enum rp_err e = result_tx_rate(tx, b, req->arena, m, r->outcome1, ar, &why);
 		if (e == RP_ECONFLICT)
 			req->problem.detail = why;
 		return e;
 	}
-	return result_current_ratings(req->app->db, req->arena, m, ar);
+	result_tx_unrated(tx, req->arena, m, ar);
+	return RP_OK;
 }
 
 /* Post-commit: ranks in Redis and realtime events. Never fails the request. */
@@ -549,25 +632,24 @@ static bool idempotency_key_valid(const char *k)
 	return true;
 }
 
-/*
- * Inside the open transaction: claim the key. *replayed is set (and res
- * filled, transaction rolled back) when a stored response exists.
- */
-static enum rp_err idempotency_claim(struct request *req, struct response *res, const char *who,
-				     const char *fp, bool *replayed)
+/* STMT_IDEM_CLAIM's parameters for this request (arena), NULL when out of memory. */
+static const char *const *claim_params(struct request *req, const char *who, const char *fp)
 {
-	*replayed = false;
 	const char *params[] = {who, req->idempotency_key, "POST /matches/{id}/result", fp};
+	return fp != NULL ? arena_params(req->arena, params, 4) : NULL;
+}
+
+/*
+ * Inside the open transaction, the key was not claimed (round trip 1): a
+ * stored response is replayed (res filled), otherwise 409 (in progress) or
+ * 422 (another request). The caller rolls back.
+ */
+static enum rp_err idempotency_replay(struct request *req, struct response *res, const char *who,
+				      const char *fp)
+{
 	enum rp_err e;
-	PGresult *r = db_query(req->app->db, STMT_IDEM_CLAIM, params, &e);
-	if (r == NULL)
-		return e;
-	bool claimed = PQntuples(r) == 1;
-	PQclear(r);
-	if (claimed)
-		return RP_OK;
 	const char *gp[] = {who, req->idempotency_key};
-	r = db_query(req->app->db, STMT_IDEM_GET, gp, &e);
+	PGresult *r = db_query(req->app->db, STMT_IDEM_GET, gp, &e);
 	if (r == NULL)
 		return e;
 	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 2)) {
@@ -586,7 +668,6 @@ static enum rp_err idempotency_claim(struct request *req, struct response *res, 
 	PQclear(r);
 	response_header(res, "Idempotent-Replayed", "true");
 	response_header(res, "Cache-Control", "no-store");
-	*replayed = true;
 	return RP_OK;
 }
 
@@ -601,13 +682,10 @@ static enum rp_err store_response(struct request *req, const char *who, int stat
 	return e;
 }
 
-/* Build the 200 body: the match as it now stands plus top-level ratingChanges. */
-static enum rp_err result_body(struct request *req, struct response *res, const char *id)
+/* Build the 200 body from the match as it now stands plus top-level ratingChanges. */
+static enum rp_err result_body_of(struct response *res, const struct match *mp)
 {
-	struct match m;
-	enum rp_err e = match_get(req->app->db, req->arena, id, &m);
-	if (e != RP_OK)
-		return e;
+	struct match m = *mp;
 	struct json_object *o = match_json(&m);
 	struct json_object *result = json_object_object_get(o, "result");
 	struct json_object *changes = result ? json_object_object_get(result, "ratingChanges") : NULL;
@@ -624,6 +702,68 @@ static enum rp_err result_body(struct request *req, struct response *res, const 
 	return response_json(res, 200, o);
 }
 
+/* The 200 body from the match as stored now. */
+static enum rp_err result_body(struct request *req, struct response *res, const char *id)
+{
+	struct match m;
+	enum rp_err e = match_get(req->app->db, req->arena, id, &m);
+	return e != RP_OK ? e : result_body_of(res, &m);
+}
+
+/* The 200 body from a STMT_MATCH_GET result that ran in a batch. */
+static enum rp_err result_body_from(struct request *req, struct response *res, PGresult *row)
+{
+	struct match m;
+	enum rp_err e = match_from_result(req->arena, row, &m, RP_EINTERNAL);
+	return e != RP_OK ? e : result_body_of(res, &m);
+}
+
+/* RESULT_VERIFICATION=opponent: record the result as pending (ratings do not move). */
+static enum rp_err record_pending(struct request *req, struct response *res, const struct match *m,
+				  const struct reported *r, const char *who)
+{
+	struct applied_ratings ar;
+	struct db_batch b;
+	memset(&ar, 0, sizeof(ar));
+	db_batch_init(&b);
+	enum rp_err e = queue_result_insert(req, &b, m, r, &ar, "pending", who, NULL, NULL, NULL);
+	if (e == RP_OK && (e = db_batch_run(req->app->db, &b)) == RP_OK)
+		e = result_body(req, res, m->id);
+	return e;
+}
+
+/*
+ * Round trip 2 of an immediate result: the rating writes, then the
+ * match_results row, the match status and the match as it now stands (one
+ * statement), plus COMMIT when no Idempotency-Key response has to be stored
+ * in the same transaction.
+ */
+static enum rp_err record_applied(struct request *req, struct response *res, const struct match *m,
+				  const struct reported *r, const char *who, struct result_tx *tx,
+				  struct applied_ratings *ar, bool *committed)
+{
+	struct db_batch b;
+	PGresult *row = NULL;
+	*committed = false;
+	db_batch_init(&b);
+	enum rp_err e = queue_apply(req, m, r, tx, &b, ar);
+	if (e == RP_OK)
+		e = queue_result_insert(req, &b, m, r, ar, "verified", who, NULL, r->match_status,
+					&row);
+	if (e != RP_OK)
+		return e;
+	if (req->idempotency_key == NULL)
+		db_batch_sql(&b, "COMMIT");
+	e = db_batch_run(req->app->db, &b);
+	*committed = e == RP_OK && req->idempotency_key == NULL;
+	if (e == RP_OK && r->rated)
+		e = result_tx_finish(tx, ar);
+	if (e == RP_OK)
+		e = result_body_from(req, res, row);
+	PQclear(row);
+	return e;
+}
+
 enum rp_err handle_match_result(struct request *req, struct response *res)
 {
 	const char *id;
@@ -636,51 +776,52 @@ enum rp_err handle_match_result(struct request *req, struct response *res)
 		req->problem.detail = "invalid Idempotency-Key header";
 		return RP_EINVAL;
 	}
-	const char *fp = req->idempotency_key ? fingerprint(req) : NULL;
+	const char *const *claim = NULL;
+	const char *fp = NULL;
+	if (req->idempotency_key != NULL &&
+	    ((fp = fingerprint(req)) == NULL || (claim = claim_params(req, who.claims.sub, fp)) == NULL))
+		return RP_ENOMEM;
 	struct db *db = req->app->db;
+	bool pending = req->app->config->result_verification == VERIFY_OPPONENT, claimed;
 	struct match m;
-	if ((e = begin_locked(req, id, &m)) != RP_OK)
+	struct result_tx tx;
+	result_tx_init(&tx);
+	if ((e = begin_result(req, id, claim, pending ? NULL : &tx, &m, &claimed)) != RP_OK)
 		return e;
-	if (req->idempotency_key != NULL) {
-		bool replayed;
-		e = fp ? idempotency_claim(req, res, who.claims.sub, fp, &replayed) : RP_ENOMEM;
-		if (e != RP_OK || replayed) {
-			rollback(db);
-			return e;
-		}
-	}
 	struct reported r;
 	struct applied_ratings ar;
-	bool pending = req->app->config->result_verification == VERIFY_OPPONENT;
-	if ((e = guard(req, &who, &m)) != RP_OK || (e = read_result(req, &m, &r)) != RP_OK) {
-		rollback(db);
-		return e;
-	}
-	if (m.has_result || !(strcmp(m.status, "scheduled") == 0 || strcmp(m.status, "in_progress") == 0)) {
-		rollback(db);
+	if (claim != NULL && !claimed)
+		e = idempotency_replay(req, res, who.claims.sub, fp);
+	else if ((e = guard(req, &who, &m)) == RP_OK && (e = read_result(req, &m, &r)) == RP_OK &&
+		 (m.has_result ||
+		  !(strcmp(m.status, "scheduled") == 0 || strcmp(m.status, "in_progress") == 0))) {
 		req->problem.detail = m.has_result ? "a result was already reported for this match"
 						   : "this match is closed";
-		return RP_ECONFLICT;
+		e = RP_ECONFLICT;
 	}
-	if (pending) {
-		memset(&ar, 0, sizeof(ar));
-		e = insert_result(req, &m, &r, &ar, "pending", who.claims.sub, NULL);
-	} else {
-		if ((e = apply(req, &m, &r, &ar)) == RP_OK &&
-		    (e = insert_result(req, &m, &r, &ar, "verified", who.claims.sub, NULL)) == RP_OK)
-			e = match_set_status(db, id, r.match_status, ar.has_season ? ar.season : NULL);
-	}
-	if (e == RP_OK)
-		e = result_body(req, res, id);
-	if (e == RP_OK && req->idempotency_key != NULL)
-		e = store_response(req, who.claims.sub, res->status, &res->body);
-	if (e != RP_OK || (e = commit(req)) != RP_OK) {
+	if (e != RP_OK || (claim != NULL && !claimed)) {
+		result_tx_clear(&tx);
 		rollback(db);
 		return e;
 	}
+	bool committed = false;
+	if (pending)
+		e = record_pending(req, res, &m, &r, who.claims.sub);
+	else
+		e = record_applied(req, res, &m, &r, who.claims.sub, &tx, &ar, &committed);
+	result_tx_clear(&tx);
+	if (e == RP_OK && !committed && req->idempotency_key != NULL)
+		e = store_response(req, who.claims.sub, res->status, &res->body);
+	if (e == RP_OK && !committed)
+		e = commit(req);
+	if (e != RP_OK && !committed) {
+		rollback(db);
+		return e;
+	}
+	/* after a pipelined COMMIT only building the response can fail (out of memory) */
 	if (!pending)
 		after_commit(req, &m, &r, &ar);
-	return RP_OK;
+	return e;
 }
 
 /* Reconstruct what was reported from the stored result. */
@@ -696,6 +837,35 @@ static void reported_from(const struct match *m, struct reported *r)
 							    : "completed";
 }
 
+/* Round trip 2 of a verification: the rating writes, the result row, the match status, COMMIT. */
+static enum rp_err apply_verified(struct request *req, const struct match *m,
+				  const struct reported *r, const char *verifier,
+				  struct result_tx *tx, struct applied_ratings *ar)
+{
+	struct db_batch b;
+	db_batch_init(&b);
+	enum rp_err e = queue_apply(req, m, r, tx, &b, ar);
+	if (e != RP_OK)
+		return e;
+	const char *v[6];
+	int vals[6] = {ar->all[0].before, ar->all[0].after, ar->all[1].before, ar->all[1].after,
+		       ar->all[0].k, ar->all[1].k};
+	if (!decimals(req->arena, vals, v, 6))
+		return RP_ENOMEM;
+	const char *params[] = {m->id, v[0], v[1], v[2], v[3], v[4], v[5], verifier,
+				ar->has_season ? ar->season : NULL, result_season_json(req->arena, ar, m)};
+	const char *const *p = arena_params(req->arena, params, 10);
+	if (p == NULL)
+		return RP_ENOMEM;
+	db_batch_add(&b, STMT_RESULT_APPLY, p, NULL);
+	if ((e = queue_match_status(req, &b, m->id, r->match_status, ar)) != RP_OK)
+		return e;
+	db_batch_sql(&b, "COMMIT");
+	if ((e = db_batch_run(req->app->db, &b)) == RP_OK && r->rated)
+		e = result_tx_finish(tx, ar);
+	return e;
+}
+
 /* verify (apply) or dispute a pending result */
 static enum rp_err decide(struct request *req, struct response *res, bool verify)
 {
@@ -706,7 +876,10 @@ static enum rp_err decide(struct request *req, struct response *res, bool verify
 		return e;
 	struct db *db = req->app->db;
 	struct match m;
-	if ((e = begin_locked(req, id, &m)) != RP_OK)
+	struct result_tx tx;
+	bool claimed;
+	result_tx_init(&tx);
+	if ((e = begin_result(req, id, NULL, verify ? &tx : NULL, &m, &claimed)) != RP_OK)
 		return e;
 	const char *vs = m.has_result ? m.result.verification_status : NULL;
 	bool is_pending = vs && strcmp(vs, "pending") == 0;
@@ -714,36 +887,28 @@ static enum rp_err decide(struct request *req, struct response *res, bool verify
 	bool opponent = m.has_result && match_is_participant(&m, who.claims.sub) &&
 			(m.result.reported_by == NULL || strcmp(m.result.reported_by, who.claims.sub) != 0);
 	if (!(is_pending || (verify && is_disputed))) {
-		rollback(db);
 		req->problem.detail = verify ? "there is no pending or disputed result to verify"
 					     : "there is no pending result to dispute";
-		return RP_ECONFLICT;
-	}
-	if (!(who.is_admin || (opponent && is_pending))) {
-		rollback(db);
+		e = RP_ECONFLICT;
+	} else if (!(who.is_admin || (opponent && is_pending))) {
 		req->problem.detail = is_disputed ? "a disputed result is resolved by an admin"
 						  : "only the opponent of the reporter (or an admin) may do this";
-		return RP_EFORBIDDEN;
+		e = RP_EFORBIDDEN;
 	}
 	struct reported r;
 	struct applied_ratings ar;
-	reported_from(&m, &r);
-	if (!verify) {
-		const char *params[] = {id, "disputed", NULL};
-		e = db_command(db, STMT_RESULT_SET_STATUS, params);
-	} else if ((e = apply(req, &m, &r, &ar)) == RP_OK) {
-		char v[6][16];
-		int vals[6] = {ar.all[0].before, ar.all[0].after, ar.all[1].before, ar.all[1].after,
-			       ar.all[0].k, ar.all[1].k};
-		for (int i = 0; i < 6; i++)
-			snprintf(v[i], sizeof(v[i]), "%d", vals[i]);
-		const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], who.claims.sub,
-					ar.has_season ? ar.season : NULL, result_season_json(req->arena, &ar, &m)};
-		e = db_command(db, STMT_RESULT_APPLY, params);
-		if (e == RP_OK)
-			e = match_set_status(db, id, r.match_status, ar.has_season ? ar.season : NULL);
+	if (e == RP_OK) {
+		reported_from(&m, &r);
+		if (!verify) {
+			const char *params[] = {id, "disputed", NULL};
+			if ((e = db_command(db, STMT_RESULT_SET_STATUS, params)) == RP_OK)
+				e = commit(req);
+		} else {
+			e = apply_verified(req, &m, &r, who.claims.sub, &tx, &ar);
+		}
 	}
-	if (e != RP_OK || (e = commit(req)) != RP_OK) {
+	result_tx_clear(&tx);
+	if (e != RP_OK) {
 		rollback(db);
 		return e;
 	}

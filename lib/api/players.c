@@ -7,7 +7,6 @@
  * cacheable. Writes need a token of the player or of an admin.
  */
 #include <json-c/json.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,10 @@
 #include "auth/authn.h"
 #include "auth/base64url.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "http/fields.h"
+#include "leaderboard/board.h"
 #include "leaderboard/ranks.h"
 #include "store/players.h"
 #include "validate/country.h"
@@ -70,49 +71,94 @@ enum rp_err handle_player_get(struct request *req, struct response *res)
 	return response_json(res, 200, player_profile_json(&p, priv));
 }
 
+/* The stats of a player read from PostgreSQL, ranks from the boards. */
+static enum rp_err stats_from_db(struct request *req, const char *id, struct board_entry *e,
+				 long *global_rank, long *country_rank, long long *seq)
+{
+	struct player p;
+	enum rp_err err = load_player(req, id, &p);
+	if (err != RP_OK)
+		return err;
+	*e = (struct board_entry){.player_id = p.id, .username = p.username, .elo = p.elo,
+				  .games = p.games_played, .wins = p.wins, .losses = p.losses,
+				  .draws = p.draws, .peak_elo = p.peak_elo, .lowest_elo = p.lowest_elo,
+				  .current_streak = p.current_streak, .best_win_streak = p.best_win_streak,
+				  .version = p.version};
+	leaderboard_player_ranks(req, p.id, p.country_code, global_rank, country_rank, seq);
+	return RP_OK;
+}
+
+static void int_field(struct buf *b, const char *name, long long v)
+{
+	buf_puts(b, name);
+	buf_json_int(b, v);
+}
+
+/* The stats body; ranks ≤ 0 are null. */
+static enum rp_err stats_respond(struct response *res, const struct board_entry *p,
+				 long global_rank, long country_rank)
+{
+	struct buf *b = &res->body;
+	char rate[16];
+	board_win_rate(rate, sizeof(rate), p->wins, p->games);
+	b->len = 0;
+	buf_puts(b, "{\"playerId\":");
+	buf_json_string(b, p->player_id);
+	buf_puts(b, ",\"username\":");
+	buf_json_string(b, p->username);
+	int_field(b, ",\"elo\":", p->elo);
+	int_field(b, ",\"peakElo\":", p->peak_elo);
+	int_field(b, ",\"lowestElo\":", p->lowest_elo);
+	int_field(b, ",\"gamesPlayed\":", p->games);
+	int_field(b, ",\"wins\":", p->wins);
+	int_field(b, ",\"losses\":", p->losses);
+	int_field(b, ",\"draws\":", p->draws);
+	buf_puts(b, ",\"winRate\":");
+	buf_puts(b, rate);
+	int_field(b, ",\"currentStreak\":", p->current_streak);
+	int_field(b, ",\"bestWinStreak\":", p->best_win_streak);
+	if (global_rank > 0)
+		int_field(b, ",\"globalRank\":", global_rank);
+	else
+		buf_puts(b, ",\"globalRank\":null");
+	if (country_rank > 0)
+		int_field(b, ",\"countryRank\":", country_rank);
+	else
+		buf_puts(b, ",\"countryRank\":null");
+	buf_puts(b, "}");
+	return response_json_written(res, 200);
+}
+
+/*
+ * Stats are answered by Redis alone (the player's all-time entry and both
+ * ranks, one round trip) while the boards are built; PostgreSQL otherwise,
+ * and for anyone not on the board (unknown or deactivated: 404).
+ */
 enum rp_err handle_player_stats(struct request *req, struct response *res)
 {
 	const char *id;
-	struct player p;
 	enum rp_err e = player_param(req, &id);
-	if (e != RP_OK || (e = load_player(req, id, &p)) != RP_OK)
+	if (e != RP_OK)
 		return e;
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "playerId", json_object_new_string(p.id));
-	json_object_object_add(o, "username", json_object_new_string(p.username));
-	json_object_object_add(o, "elo", json_object_new_int(p.elo));
-	json_object_object_add(o, "peakElo", json_object_new_int(p.peak_elo));
-	json_object_object_add(o, "lowestElo", json_object_new_int(p.lowest_elo));
-	json_object_object_add(o, "gamesPlayed", json_object_new_int(p.games_played));
-	json_object_object_add(o, "wins", json_object_new_int(p.wins));
-	json_object_object_add(o, "losses", json_object_new_int(p.losses));
-	json_object_object_add(o, "draws", json_object_new_int(p.draws));
-	double rate = p.games_played > 0 ? (double)p.wins / p.games_played : 0.0;
-	rate = round(rate * 10000.0) / 10000.0;
-	char txt[16];
-	snprintf(txt, sizeof(txt), "%.4g", rate);
-	json_object_object_add(o, "winRate", json_object_new_double_s(rate, txt));
-	json_object_object_add(o, "currentStreak", json_object_new_int(p.current_streak));
-	json_object_object_add(o, "bestWinStreak", json_object_new_int(p.best_win_streak));
-	long global_rank, country_rank;
-	long long seq;
-	leaderboard_player_ranks(req, p.id, p.country_code, &global_rank, &country_rank, &seq);
-	json_object_object_add(o, "globalRank", global_rank > 0 ? json_object_new_int64(global_rank) : NULL);
-	json_object_object_add(o, "countryRank", country_rank > 0 ? json_object_new_int64(country_rank) : NULL);
+	struct board_entry p;
+	long global_rank = -1, country_rank = -1;
+	long long seq = -1;
+	if (ranks_read_player(req->app, req->arena, id, &p, &global_rank, &country_rank, &seq) != RP_OK &&
+	    (e = stats_from_db(req, id, &p, &global_rank, &country_rank, &seq)) != RP_OK)
+		return e;
 	cache_headers(res, false);
 	/* ranks move with everybody's results: the ETag carries the board seq too */
 	if (seq >= 0) {
-		const char *etag = arena_printf(req->arena, "W/\"p-%s-%lld-%lld\"", p.id, p.version, seq);
+		const char *etag = arena_printf(req->arena, "W/\"p-%s-%lld-%lld\"", p.player_id, p.version, seq);
 		if (etag != NULL) {
 			response_header(res, "ETag", etag);
 			if (req->if_none_match != NULL && strstr(req->if_none_match, etag + 2) != NULL) {
-				json_object_put(o);
 				res->status = 304;
 				return RP_OK;
 			}
 		}
 	}
-	return response_json(res, 200, o);
+	return stats_respond(res, &p, global_rank, country_rank);
 }
 
 /* Writes: the path's player, acted on by that player or an admin. */
@@ -165,10 +211,8 @@ enum rp_err handle_player_patch(struct request *req, struct response *res)
 	if (e != RP_OK)
 		return e;
 	/* boards show names and countries: keep their caches and ETags honest */
-	if (patch.set_country_code)
-		ranks_player_moved(req->app, NULL, p.country_code);
-	else if (patch.set_display_name)
-		ranks_touch(req->app, p.country_code);
+	if (patch.set_country_code || patch.set_display_name)
+		ranks_player_changed(req->app, p.id);
 	cache_headers(res, true);
 	return response_json(res, 200, player_profile_json(&p, true));
 }

@@ -126,6 +126,40 @@ redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const 
 	return r;
 }
 
+redisReply *rcache_eval(struct rcache *rc, enum rp_err *err, struct rcache_script *script,
+			int argc, const char **args)
+{
+	const char *argv[RCACHE_EVAL_MAX_ARGS + 3];
+	if (argc < 0 || argc > RCACHE_EVAL_MAX_ARGS) {
+		*err = RP_EINTERNAL;
+		return NULL;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (script->sha[0] == '\0') {
+			const char *load[] = {"SCRIPT", "LOAD", script->body};
+			redisReply *r = rcache_command(rc, err, 3, load, NULL);
+			if (r == NULL)
+				return NULL;
+			if (r->type != REDIS_REPLY_STRING || r->len != 40)
+				return r; /* the error, to the caller */
+			memcpy(script->sha, r->str, 41);
+			freeReplyObject(r);
+		}
+		argv[0] = "EVALSHA";
+		argv[1] = script->sha;
+		argv[2] = "0";
+		for (int i = 0; i < argc; i++)
+			argv[3 + i] = args[i];
+		redisReply *r = rcache_command(rc, err, argc + 3, argv, NULL);
+		if (r == NULL || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8) != 0)
+			return r;
+		freeReplyObject(r); /* the server lost its script cache (restart, SCRIPT FLUSH) */
+		script->sha[0] = '\0';
+	}
+	*err = RP_EINTERNAL;
+	return NULL;
+}
+
 void rcache_free_replies(size_t n, redisReply **replies)
 {
 	for (size_t i = 0; i < n; i++) {

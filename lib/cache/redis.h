@@ -43,6 +43,18 @@ struct rcache_cmd {
 enum rp_err rcache_pipeline(struct rcache *rc, size_t n, const struct rcache_cmd *cmds,
 			    redisReply **replies) RP_MUSTCHECK;
 void rcache_free_replies(size_t n, redisReply **replies);
+/*
+ * Run a Lua script by its SHA1 (EVALSHA, no keys: the scripts name their
+ * keys themselves), loading it first and again after the server forgot it.
+ * args are the script's ARGV. Same reply contract as rcache_command.
+ */
+#define RCACHE_EVAL_MAX_ARGS 9
+struct rcache_script {
+	const char *body;
+	char sha[41]; /* "" until loaded */
+};
+redisReply *rcache_eval(struct rcache *rc, enum rp_err *err, struct rcache_script *script,
+			int argc, const char **args);
 /* PING; RP_OK or RP_EUNAVAIL. */
 enum rp_err rcache_ping(struct rcache *rc) RP_MUSTCHECK;
 

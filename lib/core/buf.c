@@ -99,3 +99,25 @@ void buf_json_string(struct buf *b, const char *s)
 	buf_append(b, (const char *)run, (size_t)(p - run));
 	buf_append(b, "\"", 1);
 }
+
+void buf_json_string_or_null(struct buf *b, const char *s)
+{
+	if (s == NULL)
+		buf_append(b, "null", 4);
+	else
+		buf_json_string(b, s);
+}
+
+void buf_json_int(struct buf *b, long long v)
+{
+	char tmp[24];
+	char *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}

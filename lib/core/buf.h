@@ -25,5 +25,9 @@ void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal (with quotes), escaping per RFC 8259. */
 void buf_json_string(struct buf *b, const char *s);
+/* s as a JSON string, or null when s is NULL. */
+void buf_json_string_or_null(struct buf *b, const char *s);
+/* A JSON integer (decimal, no printf). */
+void buf_json_int(struct buf *b, long long v);
 
 #endif

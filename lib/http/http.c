@@ -110,6 +110,15 @@ enum rp_err response_json(struct response *res, int status, struct json_object *
 	return RP_OK;
 }
 
+enum rp_err response_json_written(struct response *res, int status)
+{
+	if (res->body.failed)
+		return RP_ENOMEM;
+	res->status = status;
+	res->content_type = "application/json; charset=utf-8";
+	return RP_OK;
+}
+
 void request_field_error(struct request *req, const char *field, const char *message)
 {
 	struct problem *p = &req->problem;

@@ -114,6 +114,8 @@ void response_public_1s(struct response *res);
 /* Serialize o (json-c) as the response body with the given status; takes
  * ownership of o (json_object_put). Content-Type application/json. */
 enum rp_err response_json(struct response *res, int status, struct json_object *o) RP_MUSTCHECK;
+/* The handler wrote a JSON body into res->body itself (hot paths: no json-c tree). */
+enum rp_err response_json_written(struct response *res, int status) RP_MUSTCHECK;
 /* Record a field error for a 422 (stops at HTTP_MAX_FIELD_ERRORS). */
 void request_field_error(struct request *req, const char *field, const char *message);
 /* Return the value of query parameter name (percent-decoded, arena copy) or

@@ -6,7 +6,6 @@
  */
 #include "leaderboard/board.h"
 
-#include <json-c/json.h>
 #include <libpq-fe.h>
 #include <math.h>
 #include <stdio.h>
@@ -94,6 +93,11 @@ enum { E_ID, E_USERNAME, E_DISPLAY, E_COUNTRY, E_ELO, E_GAMES, E_WINS, E_LOSSES,
 
 static void decode(struct arena *a, PGresult *r, int row, struct board_entry *e)
 {
+	board_entry_from_row(a, r, row, e);
+}
+
+void board_entry_from_row(struct arena *a, struct pg_result *r, int row, struct board_entry *e)
+{
 	memset(e, 0, sizeof(*e));
 	e->player_id = db_text(a, r, row, E_ID);
 	e->username = db_text(a, r, row, E_USERNAME);
@@ -106,6 +110,14 @@ static void decode(struct arena *a, PGresult *r, int row, struct board_entry *e)
 	e->draws = atoi(PQgetvalue(r, row, E_DRAWS));
 	e->change = atoi(PQgetvalue(r, row, E_CHANGE));
 	e->reached_ms = atoll(PQgetvalue(r, row, E_REACHED));
+	if (PQnfields(r) < E_COUNT + 5)
+		return;
+	/* ENTRY_RECORD_COLS */
+	e->version = atoll(PQgetvalue(r, row, E_COUNT));
+	e->peak_elo = atoi(PQgetvalue(r, row, E_COUNT + 1));
+	e->lowest_elo = atoi(PQgetvalue(r, row, E_COUNT + 2));
+	e->current_streak = atoi(PQgetvalue(r, row, E_COUNT + 3));
+	e->best_win_streak = atoi(PQgetvalue(r, row, E_COUNT + 4));
 }
 
 static enum rp_err rows_to_page(struct arena *a, PGresult *r, long first_rank,
@@ -158,48 +170,6 @@ static long long pg_count(struct app *app, const struct board_id *b, enum rp_err
 	return n;
 }
 
-/* Entries for ids in this order (ids from Redis). */
-static enum rp_err entries_by_ids(struct app *app, struct arena *a, const struct board_id *b,
-				  const char **ids, int n, long first_rank, struct board_page *out)
-{
-	out->count = 0;
-	out->entries = arena_calloc(a, (size_t)(n ? n : 1), sizeof(struct board_entry));
-	if (out->entries == NULL)
-		return RP_ENOMEM;
-	if (n == 0)
-		return RP_OK;
-	struct buf arr;
-	buf_init(&arr, a);
-	buf_puts(&arr, "{");
-	for (int i = 0; i < n; i++) {
-		if (i)
-			buf_puts(&arr, ",");
-		buf_puts(&arr, ids[i]);
-	}
-	buf_puts(&arr, "}");
-	if (arr.failed)
-		return RP_ENOMEM;
-	enum rp_err err;
-	const char *params[] = {b->season, arr.data};
-	PGresult *r = db_query(app->db, STMT_BOARD_ENTRIES_BY_IDS, params, &err);
-	if (r == NULL)
-		return err;
-	int rows = PQntuples(r);
-	for (int i = 0; i < n; i++) {
-		for (int k = 0; k < rows; k++) {
-			if (strcmp(PQgetvalue(r, k, E_ID), ids[i]) != 0)
-				continue;
-			decode(a, r, k, &out->entries[out->count]);
-			out->entries[out->count].rank = first_rank + out->count;
-			out->count++;
-			break;
-		}
-	}
-	PQclear(r);
-	/* a member Redis knows but PostgreSQL no longer shows (deactivated meanwhile) */
-	return out->count == n ? RP_OK : RP_ECONFLICT;
-}
-
 /* --------------------------------------------------------------- window rows */
 
 static enum rp_err window_page_pg(struct app *app, struct arena *a, const struct board_id *b,
@@ -219,18 +189,15 @@ enum rp_err board_page_offset(struct app *app, struct arena *a, const struct boa
 {
 	memset(out, 0, sizeof(*out));
 	out->seq = -1;
-	const char **ids;
-	int n;
-	if (!is_window(b) &&
-	    ranks_page(app, a, b, offset, limit, &ids, &n, &out->total, &out->seq) == RP_OK) {
-		enum rp_err e = entries_by_ids(app, a, b, ids, n, offset + 1, out);
-		if (e == RP_OK) {
-			out->cached = true;
+	if (!is_window(b)) {
+		enum rp_err e = ranks_read_page(app, a, b, offset, limit, out);
+		if (e == RP_OK)
 			return RP_OK;
-		}
-		if (e != RP_ECONFLICT)
+		if (e != RP_EUNAVAIL && e != RP_ECONFLICT)
 			return e;
-		/* Redis and PostgreSQL disagree (a race with a deactivation): answer from PostgreSQL */
+		/* Redis cannot answer, or lost an entry (a race with a deactivation) */
+		memset(out, 0, sizeof(*out));
+		out->seq = -1;
 	}
 	enum rp_err err;
 	out->total = pg_count(app, b, &err);
@@ -386,23 +353,58 @@ enum rp_err board_rank_of(struct app *app, struct arena *a, const struct board_i
 	return RP_OK;
 }
 
-struct json_object *board_entry_json(const struct board_entry *e)
+enum rp_err board_around(struct app *app, struct arena *a, const struct board_id *b,
+			 const char *player_id, int radius, struct board_page *out,
+			 struct board_entry *me)
 {
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "rank", json_object_new_int64(e->rank));
-	json_object_object_add(o, "playerId", json_object_new_string(e->player_id));
-	json_object_object_add(o, "username", json_object_new_string(e->username));
-	json_object_object_add(o, "displayName", e->display_name ? json_object_new_string(e->display_name) : NULL);
-	json_object_object_add(o, "countryCode", e->country_code ? json_object_new_string(e->country_code) : NULL);
-	json_object_object_add(o, "elo", json_object_new_int(e->elo));
-	json_object_object_add(o, "gamesPlayed", json_object_new_int(e->games));
-	json_object_object_add(o, "wins", json_object_new_int(e->wins));
-	json_object_object_add(o, "losses", json_object_new_int(e->losses));
-	json_object_object_add(o, "draws", json_object_new_int(e->draws));
-	double rate = e->games > 0 ? round((double)e->wins / e->games * 10000.0) / 10000.0 : 0.0;
-	char txt[16];
-	snprintf(txt, sizeof(txt), "%.4g", rate);
-	json_object_object_add(o, "winRate", json_object_new_double_s(rate, txt));
-	json_object_object_add(o, "change", json_object_new_int(e->change));
-	return o;
+	enum rp_err err;
+	if (!is_window(b)) {
+		memset(out, 0, sizeof(*out));
+		err = ranks_read_around(app, a, b, player_id, radius, out, me);
+		if (err == RP_OK || err == RP_ENOTFOUND)
+			return err;
+		if (err != RP_EUNAVAIL && err != RP_ECONFLICT)
+			return err;
+	}
+	if ((err = board_rank_of(app, a, b, player_id, me)) != RP_OK)
+		return err;
+	long first = me->rank - 1 - radius;
+	return board_page_offset(app, a, b, first < 0 ? 0 : first, 2 * radius + 1, out);
+}
+
+void board_win_rate(char *txt, size_t n, int wins, int games)
+{
+	double rate = games > 0 ? round((double)wins / games * 10000.0) / 10000.0 : 0.0;
+	snprintf(txt, n, "%.4g", rate);
+}
+
+void board_entry_write(struct buf *b, const struct board_entry *e)
+{
+	char rate[16];
+	board_win_rate(rate, sizeof(rate), e->wins, e->games);
+	buf_puts(b, "{\"rank\":");
+	buf_json_int(b, e->rank);
+	buf_puts(b, ",\"playerId\":");
+	buf_json_string(b, e->player_id);
+	buf_puts(b, ",\"username\":");
+	buf_json_string(b, e->username);
+	buf_puts(b, ",\"displayName\":");
+	buf_json_string_or_null(b, e->display_name);
+	buf_puts(b, ",\"countryCode\":");
+	buf_json_string_or_null(b, e->country_code);
+	buf_puts(b, ",\"elo\":");
+	buf_json_int(b, e->elo);
+	buf_puts(b, ",\"gamesPlayed\":");
+	buf_json_int(b, e->games);
+	buf_puts(b, ",\"wins\":");
+	buf_json_int(b, e->wins);
+	buf_puts(b, ",\"losses\":");
+	buf_json_int(b, e->losses);
+	buf_puts(b, ",\"draws\":");
+	buf_json_int(b, e->draws);
+	buf_puts(b, ",\"winRate\":");
+	buf_puts(b, rate);
+	buf_puts(b, ",\"change\":");
+	buf_json_int(b, e->change);
+	buf_puts(b, "}");
 }

@@ -23,7 +23,6 @@
 
 struct app;
 struct arena;
-struct json_object;
 
 enum board_period { PERIOD_ALL, PERIOD_SEASON, PERIOD_DAY, PERIOD_WEEK, PERIOD_MONTH, PERIOD_MAX };
 
@@ -41,6 +40,9 @@ struct board_entry {
 	int elo, games, wins, losses, draws;
 	int change;         /* elo boards: last rated delta; windows: rating gained */
 	long long reached_ms;
+	/* all-time entries only (player stats): the player's record */
+	int peak_elo, lowest_elo, current_streak, best_win_streak;
+	long long version; /* players.version the entry was made from */
 };
 
 struct board_page {
@@ -66,9 +68,20 @@ enum rp_err board_page_after(struct app *app, struct arena *a, const struct boar
 /* Rank (1-based) and entry of player on the board; RP_ENOTFOUND when absent. */
 enum rp_err board_rank_of(struct app *app, struct arena *a, const struct board_id *b,
 			  const char *player_id, struct board_entry *out) RP_MUSTCHECK;
+/* The entries within radius of player_id (a page) and the player's own entry. */
+enum rp_err board_around(struct app *app, struct arena *a, const struct board_id *b,
+			 const char *player_id, int radius, struct board_page *out,
+			 struct board_entry *me) RP_MUSTCHECK;
 /* Opaque cursor after entry e. Arena string. */
 const char *board_cursor_encode(struct arena *a, const struct board_id *b, const struct board_entry *e);
 
-struct json_object *board_entry_json(const struct board_entry *e);
+/* An entry as a JSON object (the API's field order). */
+struct buf;
+void board_entry_write(struct buf *b, const struct board_entry *e);
+/* wins / games rounded to 4 decimals as JSON number text (0 without games). */
+void board_win_rate(char *txt, size_t n, int wins, int games);
+/* An entry from a row of ENTRY_COLS [+ ENTRY_RECORD_COLS] (lib/store/statements.c). */
+struct pg_result;
+void board_entry_from_row(struct arena *a, struct pg_result *r, int row, struct board_entry *e);
 
 #endif

@@ -24,6 +24,7 @@
 #include "cache/redis.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "leaderboard/entry.h"
 #include "store/db.h"
 
 #define RANK_MS_BASE 1704067200000LL /* 2024-01-01T00:00:00Z */
@@ -35,11 +36,28 @@ static long long cached_epoch = -1;
 /* set when an update could not be applied: the next successful contact bumps the epoch */
 static int cache_dirty;
 
+/*
+ * One player's entry on one season's boards, guarded by players.version.
+ * KEYS: ver hash, entries hash, then the zsets to add to (global, country).
+ * ARGV: player, version, score, packed entry, the season's country zset
+ * prefix, the new country ("" = none). A player whose country changed
+ * leaves the old country's zset. Returns 0 when a newer version was
+ * already applied, else "=<old country>".
+ */
 static const char update_script[] =
 	"local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') "
 	"if v >= tonumber(ARGV[2]) then return 0 end "
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-	"for i = 2, #KEYS do redis.call('ZADD', KEYS[i], ARGV[3], ARGV[1]) end "
+	"local old = redis.call('HGET', KEYS[2], ARGV[1]) "
+	"local occ = old and string.match(old, '^([^\\31]*)') or '' "
+	"if occ ~= '' and occ ~= ARGV[6] then redis.call('ZREM', ARGV[5] .. occ, ARGV[1]) end "
+	"redis.call('HSET', KEYS[2], ARGV[1], ARGV[4]) "
+	"for i = 3, #KEYS do redis.call('ZADD', KEYS[i], ARGV[3], ARGV[1]) end "
+	"return '=' .. occ";
+
+/* rebuild: entries that a concurrent update has not written yet */
+static const char fill_script[] =
+	"for i = 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end "
 	"return 1";
 
 static double elo_score(int elo, long long ms)
@@ -70,6 +88,20 @@ static void zkey(char *buf, size_t n, long long epoch, const struct board_id *b,
 	else
 		snprintf(scope, sizeof(scope), "global");
 	snprintf(buf, n, "lb:%lld:z:%s:%s", epoch, b->season, scope);
+}
+
+/* the group's entries hash: player id → packed entry (entry.h) */
+static void ekey(char *buf, size_t n, long long epoch, const char *season)
+{
+	snprintf(buf, n, "lb:%lld:e:%s", epoch, season);
+}
+
+/* Season boards show the season's record only: the all-time extras stay 0. */
+static bool pack_for(char *buf, size_t n, const char *season, struct board_entry *e)
+{
+	if (strcmp(season, "all-time") != 0)
+		e->peak_elo = e->lowest_elo = e->current_streak = e->best_win_streak = 0;
+	return entry_pack(buf, n, e);
 }
 
 static void group_key(char *buf, size_t n, long long epoch, const char *what,
@@ -174,10 +206,17 @@ static enum rp_err flush_batches(struct app *app, struct zadd_batch *batches, in
 	return RP_OK;
 }
 
-/* Delete the zsets of a group (listed in its boards set). */
-static enum rp_err drop_group(struct app *app, const char *boards_key)
+/* Delete the zsets of a group (listed in its boards set) and its entries. */
+static enum rp_err drop_group(struct app *app, long long epoch, const struct board_id *b,
+			      const char *boards_key)
 {
 	enum rp_err err;
+	char entries[160];
+	ekey(entries, sizeof(entries), epoch, b->season);
+	const char *unlink_e[] = {"UNLINK", entries};
+	redisReply *ue = rcache_command(app->redis, &err, 2, unlink_e, NULL);
+	if (ue != NULL)
+		freeReplyObject(ue);
 	const char *argv[] = {"SMEMBERS", boards_key};
 	redisReply *r = rcache_command(app->redis, &err, 2, argv, NULL);
 	if (r == NULL)
@@ -224,11 +263,28 @@ static enum rp_err rebuild_elo_group(struct app *app, long long epoch, const str
 		}
 		char gk[128];
 		zkey(gk, sizeof(gk), epoch, b, NULL);
+		/* EVAL fill_script 1 <entries> id entry id entry ... */
+		const char **fill = arena_calloc(a, (size_t)rows * 2 + 4, sizeof(char *));
+		size_t *fill_len = arena_calloc(a, (size_t)rows * 2 + 4, sizeof(size_t));
+		char ek[160];
+		ekey(ek, sizeof(ek), epoch, b->season);
+		int nfill = 0;
+		if (fill == NULL || fill_len == NULL)
+			err = RP_ENOMEM;
+		else {
+			fill[nfill++] = "EVAL";
+			fill[nfill++] = fill_script;
+			fill[nfill++] = "1";
+			fill[nfill++] = ek;
+		}
 		for (int i = 0; i < rows && err == RP_OK; i++) {
-			const char *id = arena_strdup(a, PQgetvalue(r, i, 0));
-			double s = elo_score(atoi(PQgetvalue(r, i, 1)), atoll(PQgetvalue(r, i, 2)));
+			struct board_entry e;
+			board_entry_from_row(a, r, i, &e);
+			char *packed = arena_alloc(a, ENTRY_TEXT_MAX);
+			const char *id = e.player_id;
+			double s = elo_score(e.elo, e.reached_ms);
 			const char *score = arena_printf(a, "%.17g", s);
-			const char *cc = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
+			const char *cc = e.country_code;
 			char ck[128];
 			struct zadd_batch *g = batch_for(a, batches, &nb, MAX_BATCHES, gk, rows);
 			struct zadd_batch *c = NULL;
@@ -236,8 +292,14 @@ static enum rp_err rebuild_elo_group(struct app *app, long long epoch, const str
 				zkey(ck, sizeof(ck), epoch, b, cc);
 				c = batch_for(a, batches, &nb, MAX_BATCHES, ck, rows);
 			}
-			if (g == NULL || id == NULL || score == NULL || (cc != NULL && c == NULL)) {
+			if (g == NULL || id == NULL || score == NULL || packed == NULL ||
+			    (cc != NULL && c == NULL)) {
 				err = RP_ENOMEM;
+				break;
+			}
+			if (!pack_for(packed, ENTRY_TEXT_MAX, b->season, &e)) {
+				log_error("leaderboard rebuild: entry of %s cannot be packed", id);
+				err = RP_EINTERNAL;
 				break;
 			}
 			g->argv[g->argc++] = score;
@@ -246,6 +308,17 @@ static enum rp_err rebuild_elo_group(struct app *app, long long epoch, const str
 				c->argv[c->argc++] = score;
 				c->argv[c->argc++] = id;
 			}
+			fill[nfill++] = id;
+			fill[nfill++] = packed;
+		}
+		if (err == RP_OK && nfill > 4) {
+			for (int k = 0; k < nfill; k++)
+				fill_len[k] = strlen(fill[k]);
+			redisReply *fr = rcache_command(app->redis, &err, nfill, fill, fill_len);
+			if (fr != NULL)
+				freeReplyObject(fr);
+			if (err != RP_OK)
+				err = RP_EUNAVAIL;
 		}
 		if (rows > 0)
 			snprintf(after, sizeof(after), "%s", PQgetvalue(r, rows - 1, 0));
@@ -277,8 +350,22 @@ static enum rp_err ensure_built(struct app *app, long long epoch, const struct b
 		freeReplyObject(r);
 	if (!got)
 		return RP_EUNAVAIL;
+	/* Another worker may have finished building it since this one asked:
+	 * rebuilding a ready group would drop keys that readers are using. */
+	const char *exists[] = {"EXISTS", ready};
+	r = rcache_command(app->redis, &err, 2, exists, NULL);
+	bool built = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	if (r != NULL)
+		freeReplyObject(r);
+	if (built || err != RP_OK) {
+		const char *del[] = {"DEL", lock};
+		redisReply *d = rcache_command(app->redis, &err, 2, del, NULL);
+		if (d != NULL)
+			freeReplyObject(d);
+		return built ? RP_OK : RP_EUNAVAIL;
+	}
 	long long t0 = clock_us();
-	err = drop_group(app, boards);
+	err = drop_group(app, epoch, b, boards);
 	if (err == RP_OK)
 		err = rebuild_elo_group(app, epoch, b, boards);
 	if (err == RP_OK) {
@@ -336,57 +423,6 @@ void ranks_after_response(struct app *app)
 }
 
 /* --------------------------------------------------------------------- reads */
-
-enum rp_err ranks_page(struct app *app, struct arena *a, const struct board_id *b, long offset,
-		       int limit, const char ***ids, int *count, long long *total, long long *seq)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		long long epoch;
-		if (epoch_get(app, &epoch) != RP_OK)
-			return RP_EUNAVAIL;
-		char z[160], ready[160], start[24], stop[24], seqkey[160], chan[120];
-		zkey(z, sizeof(z), epoch, b, b->country);
-		group_key(ready, sizeof(ready), epoch, "ready", b);
-		snprintf(start, sizeof(start), "%ld", offset);
-		snprintf(stop, sizeof(stop), "%ld", offset + limit - 1);
-		snprintf(seqkey, sizeof(seqkey), "seq:%s", board_channel(b, chan, sizeof(chan)));
-		struct rcache_cmd cmds[5] = {
-			{2, {"GET", "lb:epoch"}, {0}},
-			{2, {"EXISTS", ready}, {0}},
-			{2, {"ZCARD", z}, {0}},
-			{4, {"ZRANGE", z, start, stop}, {0}},
-			{2, {"GET", seqkey}, {0}},
-		};
-		redisReply *rep[5];
-		if (rcache_pipeline(app->redis, 5, cmds, rep) != RP_OK)
-			return RP_EUNAVAIL;
-		long long e = reply_int(rep[0]);
-		if ((e < 0 ? 0 : e) != epoch) {
-			cached_epoch = e;
-			rcache_free_replies(5, rep);
-			continue;
-		}
-		if (reply_int(rep[1]) != 1) {
-			rcache_free_replies(5, rep);
-			schedule_build(epoch, b);
-			return RP_EUNAVAIL;
-		}
-		*total = reply_int(rep[2]);
-		*seq = reply_int(rep[4]);
-		redisReply *list = rep[3];
-		*count = 0;
-		*ids = NULL;
-		if (list->type == REDIS_REPLY_ARRAY && list->elements > 0) {
-			*ids = arena_calloc(a, list->elements, sizeof(char *));
-			for (size_t i = 0; *ids != NULL && i < list->elements; i++)
-				if (((*ids)[i] = arena_strdup(a, list->element[i]->str)) != NULL)
-					(*count)++;
-		}
-		rcache_free_replies(5, rep);
-		return RP_OK;
-	}
-	return RP_EUNAVAIL;
-}
 
 static enum rp_err ready_epoch(struct app *app, const struct board_id *b, long long *epoch)
 {
@@ -461,6 +497,212 @@ enum rp_err ranks_position_after(struct app *app, const struct board_id *b, int 
 	return RP_OK;
 }
 
+/*
+ * Reads answered by Redis alone, each in one round trip: a Lua script
+ * finds the epoch, checks the group is ready and returns ranks, entries,
+ * the board's size and seq together. Reply: {epoch, ready, ...}.
+ */
+#define READ_PROLOGUE                                                   \
+	"local e = redis.call('GET', 'lb:epoch') or '0' "               \
+	"local p = 'lb:' .. e .. ':' "                                  \
+	"if redis.call('EXISTS', p .. 'ready:' .. ARGV[1]) == 0 then return {e, 0} end " \
+	"local z = p .. 'z:' .. ARGV[1] .. ':' .. ARGV[2] "
+
+/* ARGV: season, scope, start, stop, seq key → {e, 1, total, seq, id, entry, ...} */
+static const char page_script[] =
+	READ_PROLOGUE
+	"local ids = redis.call('ZRANGE', z, ARGV[3], ARGV[4]) "
+	"local out = {e, 1, redis.call('ZCARD', z), redis.call('GET', ARGV[5]) or ''} "
+	"if #ids > 0 then "
+	"  local ents = redis.call('HMGET', p .. 'e:' .. ARGV[1], unpack(ids)) "
+	"  for i = 1, #ids do out[#out + 1] = ids[i]; out[#out + 1] = ents[i] or '' end "
+	"end "
+	"return out";
+
+/* ARGV: season, scope, player, radius, seq key → {e, 1, total, seq, first, id, entry, ...}:
+ * 2·radius+1 entries from rank−radius (or the top); first is -1 when the
+ * player is not on the board. */
+static const char around_script[] =
+	READ_PROLOGUE
+	"local out = {e, 1, redis.call('ZCARD', z), redis.call('GET', ARGV[5]) or '', -1} "
+	"local r = redis.call('ZRANK', z, ARGV[3]) "
+	"if not r then return out end "
+	"local first = r - tonumber(ARGV[4]) "
+	"if first < 0 then first = 0 end "
+	"out[5] = first "
+	"local ids = redis.call('ZRANGE', z, first, first + 2 * tonumber(ARGV[4])) "
+	"local ents = redis.call('HMGET', p .. 'e:' .. ARGV[1], unpack(ids)) "
+	"for i = 1, #ids do out[#out + 1] = ids[i]; out[#out + 1] = ents[i] or '' end "
+	"return out";
+
+/* ARGV: "all-time", "global", player, seq key → {e, 1, entry, global rank, country rank, seq};
+ * ranks are -1 when absent, entry '' when the player has none. */
+static const char player_script[] =
+	READ_PROLOGUE
+	"local ent = redis.call('HGET', p .. 'e:' .. ARGV[1], ARGV[3]) "
+	"if not ent then return {e, 1, ''} end "
+	"local g = redis.call('ZRANK', z, ARGV[3]) "
+	"local cc = string.match(ent, '^([^\\31]*)') "
+	"local c = false "
+	"if cc ~= '' then c = redis.call('ZRANK', p .. 'z:' .. ARGV[1] .. ':cc:' .. cc, ARGV[3]) end "
+	"return {e, 1, ent, g or -1, c or -1, redis.call('GET', ARGV[4]) or ''}";
+
+static void scope_of(const struct board_id *b, char *buf, size_t n)
+{
+	if (b->country[0])
+		snprintf(buf, n, "cc:%s", b->country);
+	else
+		snprintf(buf, n, "global");
+}
+
+/*
+ * Run a read script. RP_OK with *reply (at least 3 elements) when the
+ * group is ready; RP_EUNAVAIL when Redis cannot answer or the group is
+ * missing (its build is scheduled) — the caller falls back to PostgreSQL.
+ */
+static enum rp_err read_script(struct app *app, const struct board_id *b, const char *body,
+			       int argc, const char **args, redisReply **reply)
+{
+	static struct rcache_script scripts[3]; /* page, around, player: SHA1s per worker */
+	struct rcache_script *script = NULL;
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]) && script == NULL; i++)
+		if (scripts[i].body == NULL || scripts[i].body == body) {
+			scripts[i].body = body;
+			script = &scripts[i];
+		}
+	enum rp_err err;
+	redisReply *r = script != NULL ? rcache_eval(app->redis, &err, script, argc, args) : NULL;
+	if (r == NULL)
+		return RP_EUNAVAIL;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+		log_error("leaderboard read script failed: %s",
+			  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return RP_EUNAVAIL;
+	}
+	long long epoch = reply_int(r->element[0]);
+	cached_epoch = epoch < 0 ? 0 : epoch;
+	if (reply_int(r->element[1]) != 1) {
+		freeReplyObject(r);
+		schedule_build(cached_epoch, b);
+		return RP_EUNAVAIL;
+	}
+	*reply = r;
+	return RP_OK;
+}
+
+/* A board's seq from a script ('' = no message yet: 0, as GET of a missing key). */
+static long long seq_of(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_STRING && r->len > 0 ? atoll(r->str) : 0;
+}
+
+/* Entries from (id, entry) pairs starting at element k. RP_ECONFLICT when one is missing. */
+static enum rp_err pairs_to_page(struct arena *a, const redisReply *r, size_t k, long first_rank,
+				 struct board_page *out)
+{
+	size_t n = (r->elements - k) / 2;
+	out->count = 0;
+	out->entries = arena_calloc(a, n ? n : 1, sizeof(struct board_entry));
+	if (out->entries == NULL)
+		return RP_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *id = r->element[k + 2 * i], *ent = r->element[k + 2 * i + 1];
+		struct board_entry *e = &out->entries[i];
+		e->player_id = arena_strndup(a, id->str, id->len);
+		e->rank = first_rank + (long)i;
+		if (e->player_id == NULL || ent->type != REDIS_REPLY_STRING ||
+		    !entry_unpack(a, ent->str, ent->len, e))
+			return RP_ECONFLICT; /* Redis lost an entry: answer from PostgreSQL */
+		out->count++;
+	}
+	return RP_OK;
+}
+
+enum rp_err ranks_read_page(struct app *app, struct arena *a, const struct board_id *b,
+			    long offset, int limit, struct board_page *out)
+{
+	char scope[16], start[24], stop[24], seqkey[160], chan[120];
+	scope_of(b, scope, sizeof(scope));
+	snprintf(start, sizeof(start), "%ld", offset);
+	snprintf(stop, sizeof(stop), "%ld", offset + limit - 1);
+	snprintf(seqkey, sizeof(seqkey), "seq:%s", board_channel(b, chan, sizeof(chan)));
+	const char *args[] = {b->season, scope, start, stop, seqkey};
+	redisReply *r;
+	enum rp_err err = read_script(app, b, page_script, 5, args, &r);
+	if (err != RP_OK)
+		return err;
+	err = r->elements >= 4 ? pairs_to_page(a, r, 4, offset + 1, out) : RP_EUNAVAIL;
+	if (err == RP_OK) {
+		out->total = reply_int(r->element[2]);
+		out->seq = seq_of(r->element[3]);
+		out->cached = true;
+	}
+	freeReplyObject(r);
+	return err;
+}
+
+enum rp_err ranks_read_around(struct app *app, struct arena *a, const struct board_id *b,
+			      const char *player_id, int radius, struct board_page *out,
+			      struct board_entry *me)
+{
+	char scope[16], rad[16], seqkey[160], chan[120];
+	scope_of(b, scope, sizeof(scope));
+	snprintf(rad, sizeof(rad), "%d", radius);
+	snprintf(seqkey, sizeof(seqkey), "seq:%s", board_channel(b, chan, sizeof(chan)));
+	const char *args[] = {b->season, scope, player_id, rad, seqkey};
+	redisReply *r;
+	enum rp_err err = read_script(app, b, around_script, 5, args, &r);
+	if (err != RP_OK)
+		return err;
+	long long first = r->elements >= 5 ? reply_int(r->element[4]) : -2;
+	if (first == -2)
+		err = RP_EUNAVAIL;
+	else if (first < 0)
+		err = RP_ENOTFOUND;
+	else
+		err = pairs_to_page(a, r, 5, (long)first + 1, out);
+	if (err == RP_OK) {
+		out->total = reply_int(r->element[2]);
+		out->seq = seq_of(r->element[3]);
+		out->cached = true;
+		err = RP_ECONFLICT;
+		for (int i = 0; i < out->count; i++)
+			if (strcmp(out->entries[i].player_id, player_id) == 0) {
+				*me = out->entries[i];
+				err = RP_OK;
+			}
+	}
+	freeReplyObject(r);
+	return err;
+}
+
+enum rp_err ranks_read_player(struct app *app, struct arena *a, const char *player_id,
+			      struct board_entry *e, long *global_rank, long *country_rank,
+			      long long *seq)
+{
+	struct board_id b;
+	board_id_init(&b, PERIOD_ALL, NULL, NULL);
+	const char *args[] = {b.season, "global", player_id, "seq:leaderboard"};
+	redisReply *r;
+	enum rp_err err = read_script(app, &b, player_script, 4, args, &r);
+	if (err != RP_OK)
+		return err;
+	memset(e, 0, sizeof(*e));
+	e->player_id = player_id;
+	if (r->elements != 6 || r->element[2]->type != REDIS_REPLY_STRING ||
+	    !entry_unpack(a, r->element[2]->str, r->element[2]->len, e))
+		err = RP_ENOTFOUND; /* not on the board: the caller asks PostgreSQL */
+	else {
+		long long g = reply_int(r->element[3]), c = reply_int(r->element[4]);
+		*global_rank = g >= 0 ? (long)g + 1 : -1;
+		*country_rank = c >= 0 ? (long)c + 1 : -1;
+		*seq = seq_of(r->element[5]);
+	}
+	freeReplyObject(r);
+	return err;
+}
+
 long long ranks_seq(struct app *app, const char *channel)
 {
 	char key[160];
@@ -482,8 +724,17 @@ long long ranks_seq(struct app *app, const char *channel)
 struct cmdbuf {
 	struct rcache_cmd cmds[MAX_UPDATE_CMDS];
 	char text[MAX_UPDATE_CMDS][RCACHE_CMD_MAX_ARGS][160];
+	char entry[MAX_UPDATE_CMDS][ENTRY_TEXT_MAX]; /* packed entries (update_script) */
 	size_t n;
 };
+
+/* The worker's one command buffer (large: kept off the stack). */
+static struct cmdbuf *cmdbuf_take(void)
+{
+	static struct cmdbuf cb;
+	cb.n = 0;
+	return &cb;
+}
 
 static struct rcache_cmd *cmd_begin(struct cmdbuf *cb)
 {
@@ -508,29 +759,75 @@ static void cmd_arg(struct cmdbuf *cb, struct rcache_cmd *c, const char *arg, bo
 	c->argv[c->argc++] = slot;
 }
 
-static void add_elo_update(struct cmdbuf *cb, long long epoch, const char *season,
-			   const struct rank_update *u)
+/* The entry a rank_update describes. */
+static void update_entry(const struct rank_update *u, struct board_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->player_id = u->player_id;
+	e->username = u->username;
+	e->display_name = u->display_name;
+	e->country_code = u->country;
+	e->elo = u->elo;
+	e->games = u->rec.games_played;
+	e->wins = u->rec.wins;
+	e->losses = u->rec.losses;
+	e->draws = u->rec.draws;
+	e->change = u->change;
+	e->reached_ms = u->reached_ms;
+	e->version = u->version;
+	e->peak_elo = u->rec.peak_elo;
+	e->lowest_elo = u->rec.lowest_elo;
+	e->current_streak = u->rec.current_streak;
+	e->best_win_streak = u->rec.best_win_streak;
+}
+
+/* The guarded update of one player's entry and ranks on one season's boards. */
+static void add_entry_update(struct cmdbuf *cb, long long epoch, const char *season,
+			     const struct board_entry *entry, long long version)
 {
 	struct board_id b;
 	board_id_init(&b, strcmp(season, "all-time") == 0 ? PERIOD_ALL : PERIOD_SEASON, season, NULL);
 	char buf[160];
+	struct board_entry e = *entry;
+	char *packed = cb->entry[cb->n];
 	struct rcache_cmd *c = cmd_begin(cb);
+	if (c == NULL || !pack_for(packed, ENTRY_TEXT_MAX, season, &e)) {
+		if (c != NULL)
+			cb->n--;
+		cache_dirty = 1; /* the boards would miss this player: rebuild them */
+		return;
+	}
+	const char *cc = entry->country_code;
 	cmd_arg(cb, c, "EVAL", true);
 	cmd_arg(cb, c, update_script, true);
-	cmd_arg(cb, c, u->country ? "3" : "2", true);
+	cmd_arg(cb, c, cc ? "4" : "3", true);
 	snprintf(buf, sizeof(buf), "lb:%lld:ver:%s", epoch, season);
+	cmd_arg(cb, c, buf, false);
+	ekey(buf, sizeof(buf), epoch, season);
 	cmd_arg(cb, c, buf, false);
 	zkey(buf, sizeof(buf), epoch, &b, NULL);
 	cmd_arg(cb, c, buf, false);
-	if (u->country != NULL) {
-		zkey(buf, sizeof(buf), epoch, &b, u->country);
+	if (cc != NULL) {
+		zkey(buf, sizeof(buf), epoch, &b, cc);
 		cmd_arg(cb, c, buf, false);
 	}
-	cmd_arg(cb, c, u->player_id, false);
-	snprintf(buf, sizeof(buf), "%lld", u->version);
+	cmd_arg(cb, c, entry->player_id, false);
+	snprintf(buf, sizeof(buf), "%lld", version);
 	cmd_arg(cb, c, buf, false);
-	snprintf(buf, sizeof(buf), "%.17g", elo_score(u->elo, u->reached_ms));
+	snprintf(buf, sizeof(buf), "%.17g", elo_score(entry->elo, entry->reached_ms));
 	cmd_arg(cb, c, buf, false);
+	cmd_arg(cb, c, packed, true);
+	snprintf(buf, sizeof(buf), "lb:%lld:z:%s:cc:", epoch, season);
+	cmd_arg(cb, c, buf, false);
+	cmd_arg(cb, c, cc ? cc : "", false);
+}
+
+static void add_elo_update(struct cmdbuf *cb, long long epoch, const char *season,
+			   const struct rank_update *u)
+{
+	struct board_entry e;
+	update_entry(u, &e);
+	add_entry_update(cb, epoch, season, &e, u->version);
 }
 
 static void add_zrank(struct cmdbuf *cb, long long epoch, const char *season, const char *cc,
@@ -588,30 +885,29 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 		cache_dirty = 1;
 		return;
 	}
-	static struct cmdbuf cb; /* large: keep off the stack */
-	cb.n = 0;
+	struct cmdbuf *cb = cmdbuf_take();
 	/* ranks are only meaningful on complete (ready) groups */
 	char ready[160];
-	struct rcache_cmd *c = cmd_begin(&cb);
+	struct rcache_cmd *c = cmd_begin(cb);
 	snprintf(ready, sizeof(ready), "lb:%lld:ready:all-time", epoch);
-	cmd_arg(&cb, c, "EXISTS", true);
-	cmd_arg(&cb, c, ready, false);
-	c = cmd_begin(&cb);
+	cmd_arg(cb, c, "EXISTS", true);
+	cmd_arg(cb, c, ready, false);
+	c = cmd_begin(cb);
 	snprintf(ready, sizeof(ready), "lb:%lld:ready:%s", epoch, season ? season : "--");
-	cmd_arg(&cb, c, "EXISTS", true);
-	cmd_arg(&cb, c, ready, false);
-	size_t first_probe = cb.n;
-	add_rank_probes(&cb, epoch, ups, season);
-	size_t first_update = cb.n;
+	cmd_arg(cb, c, "EXISTS", true);
+	cmd_arg(cb, c, ready, false);
+	size_t first_probe = cb->n;
+	add_rank_probes(cb, epoch, ups, season);
+	size_t first_update = cb->n;
 	for (int i = 0; i < 2; i++) {
-		add_elo_update(&cb, epoch, "all-time", &ups[i]);
+		add_elo_update(cb, epoch, "all-time", &ups[i]);
 		if (season != NULL && season_ups != NULL)
-			add_elo_update(&cb, epoch, season, &season_ups[i]);
+			add_elo_update(cb, epoch, season, &season_ups[i]);
 	}
-	size_t probes_after = cb.n;
-	add_rank_probes(&cb, epoch, ups, season);
+	size_t probes_after = cb->n;
+	add_rank_probes(cb, epoch, ups, season);
 	redisReply *rep[MAX_UPDATE_CMDS];
-	if (rcache_pipeline(app->redis, cb.n, cb.cmds, rep) != RP_OK) {
+	if (rcache_pipeline(app->redis, cb->n, cb->cmds, rep) != RP_OK) {
 		cache_dirty = 1;
 		log_warn("leaderboard ranks not updated (redis unavailable); cache will be rebuilt");
 		return;
@@ -634,7 +930,7 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 				  rep[i] && rep[i]->str ? rep[i]->str : "no reply");
 			break;
 		}
-	rcache_free_replies(cb.n, rep);
+	rcache_free_replies(cb->n, rep);
 }
 
 void ranks_player_added(struct app *app, const struct rank_update *u)
@@ -645,9 +941,11 @@ void ranks_player_added(struct app *app, const struct rank_update *u)
 		cache_dirty = 1;
 		return;
 	}
-	struct cmdbuf *cb = &(struct cmdbuf){.n = 0};
+	struct cmdbuf *cb = cmdbuf_take();
 	add_elo_update(cb, epoch, "all-time", u);
 	redisReply *rep[1];
+	if (cb->n == 0)
+		return;
 	if (rcache_pipeline(app->redis, cb->n, cb->cmds, rep) != RP_OK) {
 		cache_dirty = 1;
 		return;
@@ -696,27 +994,70 @@ void ranks_player_removed(struct app *app, const char *player_id, const char *co
 		}
 		if (keys != NULL)
 			freeReplyObject(keys);
+		char entries[200];
+		ekey(entries, sizeof(entries), epoch, ready + 7);
+		const char *hd[] = {"HDEL", entries, player_id};
+		redisReply *x = rcache_command(app->redis, &err, 3, hd, NULL);
+		if (x != NULL)
+			freeReplyObject(x);
 	}
 	freeReplyObject(groups);
 	ranks_touch(app, country);
 }
 
-void ranks_player_moved(struct app *app, const char *old_cc, const char *new_cc)
+#define PLAYER_ENTRIES_SEASON_COL 16 /* STMT_PLAYER_ENTRIES: after ENTRY_COLS + ENTRY_RECORD_COLS */
+
+void ranks_player_changed(struct app *app, const char *player_id)
 {
-	/* Country boards are grouped with their season: the simplest exact fix is
-	 * to let the groups rebuild (country changes are rare). */
-	if (epoch_get(app, &(long long){0}) != RP_OK) {
+	long long epoch;
+	cached_epoch = -1;
+	if (epoch_get(app, &epoch) != RP_OK) {
 		cache_dirty = 1;
 		return;
 	}
-	cache_dirty = 1;
-	ranks_touch(app, old_cc);
+	struct arena *a = arena_new(16384);
+	enum rp_err err = RP_ENOMEM;
+	const char *params[] = {player_id};
+	PGresult *r = a != NULL ? db_query(app->db, STMT_PLAYER_ENTRIES, params, &err) : NULL;
+	if (r == NULL || PQntuples(r) > MAX_UPDATE_CMDS) {
+		cache_dirty = 1; /* the boards may show the old profile: rebuild them */
+		if (r != NULL)
+			PQclear(r);
+		arena_free(a);
+		return;
+	}
+	struct cmdbuf *cb = cmdbuf_take();
+	const char *new_cc = NULL;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct board_entry e;
+		board_entry_from_row(a, r, i, &e);
+		add_entry_update(cb, epoch, PQgetvalue(r, i, PLAYER_ENTRIES_SEASON_COL), &e, e.version);
+		new_cc = e.country_code;
+	}
+	PQclear(r);
+	redisReply *rep[MAX_UPDATE_CMDS];
+	char old_cc[3] = "";
+	if (cb->n > 0 && rcache_pipeline(app->redis, cb->n, cb->cmds, rep) == RP_OK) {
+		for (size_t i = 0; i < cb->n; i++) {
+			if (rep[i] == NULL || rep[i]->type == REDIS_REPLY_ERROR)
+				cache_dirty = 1;
+			else if (rep[i]->type == REDIS_REPLY_STRING && rep[i]->len == 3)
+				snprintf(old_cc, sizeof(old_cc), "%s", rep[i]->str + 1);
+		}
+		rcache_free_replies(cb->n, rep);
+	} else if (cb->n > 0) {
+		cache_dirty = 1;
+	}
+	/* both country boards changed (ETags and snapshots) */
 	ranks_touch(app, new_cc);
+	if (old_cc[0] != '\0' && (new_cc == NULL || strcmp(old_cc, new_cc) != 0))
+		ranks_touch(app, old_cc);
+	arena_free(a);
 }
 
 void ranks_touch(struct app *app, const char *country)
 {
-	struct cmdbuf *cb = &(struct cmdbuf){.n = 0};
+	struct cmdbuf *cb = cmdbuf_take();
 	char chan[64];
 	add_incr(cb, "leaderboard");
 	if (country != NULL) {

@@ -25,6 +25,7 @@
 
 #include "core/err.h"
 #include "leaderboard/board.h"
+#include "rating/elo.h"
 
 struct app;
 struct arena;
@@ -35,6 +36,10 @@ struct rank_update {
 	int elo;
 	long long reached_ms;
 	long long version; /* players.version after the change */
+	/* the board entry after the change (kept in Redis next to the rank) */
+	const char *username, *display_name; /* display_name NULL when unset */
+	struct rating_record rec; /* season boards: elo, games, wins, losses, draws */
+	int change;               /* the last rated delta on this board */
 };
 
 /* What a result did to the boards, for realtime publishing (-1 = unknown). */
@@ -53,14 +58,27 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 void ranks_player_added(struct app *app, const struct rank_update *u);
 /* A deactivated player leaves every board. */
 void ranks_player_removed(struct app *app, const char *player_id, const char *country);
-/* A player's country changed: invalidate the affected groups (rebuilt on next read). */
-void ranks_player_moved(struct app *app, const char *old_cc, const char *new_cc);
+/* A player's profile (name, country) changed: rewrite their entries from PostgreSQL. */
+void ranks_player_changed(struct app *app, const char *player_id);
 
-/* Member ids of positions [offset, offset+limit) (arena strings), total size and seq.
- * RP_EUNAVAIL when Redis cannot answer (the caller falls back to PostgreSQL). */
-enum rp_err ranks_page(struct app *app, struct arena *a, const struct board_id *b, long offset,
-		       int limit, const char ***ids, int *count, long long *total,
-		       long long *seq) RP_MUSTCHECK;
+/*
+ * Reads answered by Redis alone (one round trip each). RP_EUNAVAIL when
+ * Redis cannot answer or the board's group is not built (its build is
+ * scheduled), RP_ECONFLICT when an entry is missing: the caller then
+ * answers from PostgreSQL.
+ */
+/* Entries at positions [offset, offset+limit), the board's total and seq. */
+enum rp_err ranks_read_page(struct app *app, struct arena *a, const struct board_id *b,
+			    long offset, int limit, struct board_page *out) RP_MUSTCHECK;
+/* The entries within radius of player, and the player's own (*me). RP_ENOTFOUND: not on it. */
+enum rp_err ranks_read_around(struct app *app, struct arena *a, const struct board_id *b,
+			      const char *player_id, int radius, struct board_page *out,
+			      struct board_entry *me) RP_MUSTCHECK;
+/* A player's all-time entry (with the stats extras), global and country rank
+ * (-1 = none) and the global board's seq. RP_ENOTFOUND: not on the board. */
+enum rp_err ranks_read_player(struct app *app, struct arena *a, const char *player_id,
+			      struct board_entry *e, long *global_rank, long *country_rank,
+			      long long *seq) RP_MUSTCHECK;
 /* Position (0-based) of the first member ranking after (elo, ms, id). */
 enum rp_err ranks_position_after(struct app *app, const struct board_id *b, int value,
 				 long long ms, const char *id, long *pos) RP_MUSTCHECK;

@@ -17,12 +17,22 @@
 #include "metrics/metrics.h"
 #include "realtime/nchan.h"
 
+/*
+ * Number and queue every message of one write atomically. KEYS: the n seq
+ * keys, then the n outbox keys; ARGV[1] the cap, then per message head,
+ * tail, ttl. Returns the seqs. Atomic, so each outbox holds every channel's
+ * messages in seq order.
+ */
 static const char enqueue_script[] =
-	"local s = redis.call('INCR', KEYS[1]) "
-	"if ARGV[4] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[4]) end "
-	"redis.call('RPUSH', KEYS[2], ARGV[1] .. s .. ARGV[2]) "
-	"if redis.call('LLEN', KEYS[2]) > tonumber(ARGV[3]) then redis.call('LPOP', KEYS[2]) end "
-	"return s";
+	"local n = #KEYS / 2 local cap = tonumber(ARGV[1]) local seqs = {} "
+	"for i = 1, n do "
+	"local a = 2 + (i - 1) * 3 "
+	"local s = redis.call('INCR', KEYS[i]) "
+	"if ARGV[a + 2] ~= '0' then redis.call('EXPIRE', KEYS[i], ARGV[a + 2]) end "
+	"redis.call('RPUSH', KEYS[n + i], ARGV[a] .. s .. ARGV[a + 1]) "
+	"if redis.call('LLEN', KEYS[n + i]) > cap then redis.call('LPOP', KEYS[n + i]) end "
+	"seqs[i] = s end "
+	"return seqs";
 
 int outbox_partition(const char *channel)
 {
@@ -63,32 +73,49 @@ static void post(const struct nchan_target *t, struct metrics *metrics, const ch
 	}
 }
 
-void outbox_send(struct app *app, struct arena *a, const struct outbox_msg *msgs, size_t n)
+/* EVAL argv for n messages: script, numkeys, n seq keys, n queues, cap, n × (head, tail, ttl) */
+static const char **enqueue_argv(struct arena *a, const struct outbox_msg *msgs, size_t n,
+				 const char **heads, const char **tails, int *argc)
 {
-	struct rcache_cmd *cmds = arena_calloc(a, n ? n : 1, sizeof(*cmds));
-	redisReply **rep = arena_calloc(a, n ? n : 1, sizeof(*rep));
-	const char **heads = arena_calloc(a, n ? n : 1, sizeof(char *));
-	const char **tails = arena_calloc(a, n ? n : 1, sizeof(char *));
-	if (cmds == NULL || rep == NULL || heads == NULL || tails == NULL)
-		return;
-	static const char cap[] = "100000";
+	*argc = 4 + 5 * (int)n;
+	const char **argv = arena_calloc(a, (size_t)*argc, sizeof(*argv));
+	const char *numkeys = arena_printf(a, "%zu", 2 * n);
+	if (argv == NULL || numkeys == NULL)
+		return NULL;
+	argv[0] = "EVAL";
+	argv[1] = enqueue_script;
+	argv[2] = numkeys;
+	argv[3 + 2 * n] = "100000";
 	for (size_t i = 0; i < n; i++) {
 		if (!split_message(a, &msgs[i], &heads[i], &tails[i]))
-			return;
-		const char *seqkey = arena_printf(a, "seq:%s", msgs[i].channel);
-		const char *queue = arena_printf(a, "rt:outbox:%d", outbox_partition(msgs[i].channel));
-		if (seqkey == NULL || queue == NULL)
-			return;
+			return NULL;
+		argv[3 + i] = arena_printf(a, "seq:%s", msgs[i].channel);
+		argv[3 + n + i] = arena_printf(a, "rt:outbox:%d", outbox_partition(msgs[i].channel));
+		if (argv[3 + i] == NULL || argv[3 + n + i] == NULL)
+			return NULL;
+		const char **m = &argv[4 + 2 * n + 3 * i];
+		m[0] = heads[i];
+		m[1] = tails[i];
 		/* board channels live forever; per-match/player channels' counters
 		 * expire after 30 idle days (a client then sees a restart and refetches) */
-		const char *ttl = strncmp(msgs[i].channel, "leaderboard", 11) == 0 ? "0" : "2592000";
-		cmds[i] = (struct rcache_cmd){9, {"EVAL", enqueue_script, "2", seqkey, queue, heads[i], tails[i], cap, ttl}, {0}};
+		m[2] = strncmp(msgs[i].channel, "leaderboard", 11) == 0 ? "0" : "2592000";
 	}
-	if (rcache_pipeline(app->redis, n, cmds, rep) == RP_OK) {
-		bool ok = true;
-		for (size_t i = 0; i < n; i++)
-			ok = ok && rep[i] != NULL && rep[i]->type == REDIS_REPLY_INTEGER;
-		rcache_free_replies(n, rep);
+	return argv;
+}
+
+void outbox_send(struct app *app, struct arena *a, const struct outbox_msg *msgs, size_t n)
+{
+	const char **heads = arena_calloc(a, n ? n : 1, sizeof(char *));
+	const char **tails = arena_calloc(a, n ? n : 1, sizeof(char *));
+	int argc;
+	const char **argv = heads && tails && n ? enqueue_argv(a, msgs, n, heads, tails, &argc) : NULL;
+	if (argv == NULL)
+		return;
+	enum rp_err err;
+	redisReply *r = rcache_command(app->redis, &err, argc, argv, NULL);
+	if (r != NULL) {
+		bool ok = err == RP_OK && r->type == REDIS_REPLY_ARRAY && r->elements == n;
+		freeReplyObject(r);
 		if (ok)
 			return;
 		log_error("realtime outbox refused a message");
@@ -100,6 +127,77 @@ void outbox_send(struct app *app, struct arena *a, const struct outbox_msg *msgs
 		if (body != NULL)
 			post(&app->nchan, app->metrics, msgs[i].channel, body, strlen(body));
 	}
+}
+
+/*
+ * Up to NCHAN_BATCH_MAX queued items, oldest first: LPOP with a count, or —
+ * with the queue empty — BLPOP for the next one (at most 0.5 s, below the
+ * 1 s command timeout, so stop is noticed). *items point into the reply
+ * (caller frees it); NULL reply when Redis failed.
+ */
+static redisReply *pop_batch(struct rcache *rc, const char *queue, redisReply ***items, size_t *n)
+{
+	static const char count[] = "64";
+	_Static_assert(NCHAN_BATCH_MAX == 64, "LPOP count is the batch size");
+	const char *lpop[] = {"LPOP", queue, count};
+	const char *blpop[] = {"BLPOP", queue, "0.5"};
+	enum rp_err err;
+	*n = 0;
+	redisReply *r = rcache_command(rc, &err, 3, lpop, NULL);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		*items = r->element;
+		*n = r->elements;
+		return r;
+	}
+	if (r == NULL)
+		return NULL;
+	freeReplyObject(r);
+	r = rcache_command(rc, &err, 3, blpop, NULL);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		*items = &r->element[1];
+		*n = 1;
+	}
+	return r;
+}
+
+/* Post a batch in order on the kept-alive connection; count and log each failure. */
+static void publish_batch(struct nchan_conn *c, struct metrics *m, struct nchan_post *posts,
+			  size_t n)
+{
+	size_t done = 0;
+	int fresh_tries = 0;
+	while (done < n && fresh_tries < 2) {
+		int retry;
+		size_t got = nchan_post_batch(c, posts + done, n - done, NCHAN_TIMEOUT_MS, &retry);
+		done += got;
+		if (!retry)
+			break;
+		if (got == 0)
+			fresh_tries++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (posts[i].status == 201 || posts[i].status == 202)
+			continue;
+		metrics_count(m, MC_NCHAN_PUBLISH_FAILURES);
+		log_warn("realtime publish to %s failed (status %d)", posts[i].channel, posts[i].status);
+	}
+}
+
+/* "<channel>\n<message>" items into posts (split in place); malformed items are skipped. */
+static size_t posts_of(redisReply **items, size_t n, struct nchan_post *posts)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < NCHAN_BATCH_MAX; i++) {
+		if (items[i]->type != REDIS_REPLY_STRING)
+			continue;
+		char *item = items[i]->str;
+		char *nl = memchr(item, '\n', items[i]->len);
+		if (nl == NULL)
+			continue;
+		*nl = '\0';
+		posts[k++] = (struct nchan_post){item, nl + 1, items[i]->len - (size_t)(nl + 1 - item), 0};
+	}
+	return k;
 }
 
 int outbox_publisher_run(const struct rp_config *cfg, struct metrics *m, int partition,
@@ -116,27 +214,22 @@ int outbox_publisher_run(const struct rp_config *cfg, struct metrics *m, int par
 	char queue[32];
 	snprintf(queue, sizeof(queue), "rt:outbox:%d", partition);
 	log_debug("publisher for %s ready", queue);
+	struct nchan_conn conn;
+	struct nchan_post posts[NCHAN_BATCH_MAX];
+	nchan_conn_init(&conn, &target);
 	while (!*stop) {
-		/* block at most 0.5 s (below the 1 s command timeout) so stop is noticed */
-		const char *argv[] = {"BLPOP", queue, "0.5"};
-		enum rp_err err;
-		redisReply *r = rcache_command(rc, &err, 3, argv, NULL);
+		redisReply **items;
+		size_t n;
+		redisReply *r = pop_batch(rc, queue, &items, &n);
 		if (r == NULL) {
 			struct timespec ts = {0, 100 * 1000000L};
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-		    r->element[1]->type == REDIS_REPLY_STRING) {
-			char *item = r->element[1]->str;
-			char *nl = memchr(item, '\n', r->element[1]->len);
-			if (nl != NULL) {
-				*nl = '\0';
-				post(&target, m, item, nl + 1, r->element[1]->len - (size_t)(nl + 1 - item));
-			}
-		}
+		publish_batch(&conn, m, posts, posts_of(items, n, posts));
 		freeReplyObject(r);
 	}
+	nchan_conn_free(&conn);
 	rcache_free(rc);
 	return 0;
 }

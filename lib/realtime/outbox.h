@@ -4,10 +4,13 @@
  * Why: seq numbers are per channel and clients treat a gap as "refetch".
  * If workers numbered messages and then posted them to nchan themselves,
  * two workers could deliver seq 8 before seq 7. Instead a worker numbers
- * and queues a message in one atomic Lua call (INCR seq:<channel>, RPUSH
- * rt:outbox:<partition>), so each queue is in seq order per channel, and a
- * publisher process per partition (forked by the master) pops and posts
- * them one by one. A request never waits for nchan.
+ * and queues all the messages of one write in one atomic Lua call (per
+ * message INCR seq:<channel>, RPUSH rt:outbox:<partition>), so each queue
+ * is in seq order per channel, and a publisher process per partition
+ * (forked by the master) pops up to NCHAN_BATCH_MAX of them at a time
+ * (LPOP with a count; BLPOP when the queue is empty) and posts them in
+ * order, pipelined on one kept-alive HTTP/1.1 connection to nchan. A
+ * request never waits for nchan.
  *
  * Redis down: messages are posted directly with "seq":null (clients
  * refetch on a null seq). The outbox is capped (OUTBOX_MAX); a publisher

@@ -85,7 +85,9 @@ enum rp_err db_ensure(struct db *db)
 					   "application_name", NULL};
 	static const char *const opts =
 		"-c statement_timeout=2000 -c lock_timeout=1500 "
-		"-c idle_in_transaction_session_timeout=10000";
+		"-c idle_in_transaction_session_timeout=10000 "
+		/* JIT compiles big scans (board counts at 1M rows) for ~100 ms: never worth it here */
+		"-c jit=off";
 	const char *vals[] = {db->conninfo, "2", opts, "rankpulse", NULL};
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
@@ -122,11 +124,10 @@ const char *db_constraint(const struct db *db)
 }
 
 /*
- * Wait for the result of the query in flight, draining all results.
- * Returns the last result (caller clears) or NULL on timeout/connection loss
- * (*dead set).
+ * Wait until the next result can be read without blocking. false on
+ * timeout (the query is cancelled) or connection loss (*dead set).
  */
-static PGresult *await_result(struct db *db, long long deadline_us, bool *dead)
+static bool await_ready(struct db *db, long long deadline_us, bool *dead)
 {
 	*dead = false;
 	int fd = PQsocket(db->conn);
@@ -141,19 +142,31 @@ static PGresult *await_result(struct db *db, long long deadline_us, bool *dead)
 			}
 			log_warn("database statement timed out after %d ms", DB_TIMEOUT_MS);
 			*dead = true;
-			return NULL;
+			return false;
 		}
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int r = poll(&p, 1, (int)((left + 999) / 1000));
 		if (r < 0 && errno != EINTR) {
 			*dead = true;
-			return NULL;
+			return false;
 		}
 		if (r > 0 && !PQconsumeInput(db->conn)) {
 			*dead = true;
-			return NULL;
+			return false;
 		}
 	}
+	return true;
+}
+
+/*
+ * Wait for the result of the query in flight, draining all results.
+ * Returns the last result (caller clears) or NULL on timeout/connection loss
+ * (*dead set).
+ */
+static PGresult *await_result(struct db *db, long long deadline_us, bool *dead)
+{
+	if (!await_ready(db, deadline_us, dead))
+		return NULL;
 	PGresult *last = NULL, *r;
 	while ((r = PQgetResult(db->conn)) != NULL) {
 		if (last != NULL)
@@ -310,5 +323,176 @@ enum rp_err db_rows(struct db *db, struct arena *a, enum stmt_id id, const char 
 		if ((err = fn(a, r, i, elems + (size_t)i * elem_size)) == RP_OK)
 			(*count)++;
 	PQclear(r);
+	return err;
+}
+
+/* ------------------------------------------------------------------ batches */
+
+void db_batch_init(struct db_batch *b)
+{
+	b->n = 0;
+	b->overflow = false;
+}
+
+static void batch_push(struct db_batch *b, enum stmt_id id, const char *sql,
+		       const char *const *params, PGresult **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (b->n == DB_BATCH_MAX || (id != STMT_MAX && statement_get(id) == NULL)) {
+		b->overflow = true;
+		return;
+	}
+	b->step[b->n++] = (struct db_step){id, sql, params, out};
+}
+
+void db_batch_add(struct db_batch *b, enum stmt_id id, const char *const *params, PGresult **out)
+{
+	batch_push(b, id, NULL, params, out);
+}
+
+void db_batch_sql(struct db_batch *b, const char *sql)
+{
+	batch_push(b, STMT_MAX, sql, NULL, NULL);
+}
+
+/* Queue every step (preparing what is not prepared yet) and the sync. */
+static bool batch_send(struct db *db, const struct db_batch *b, bool prepares[])
+{
+	bool queued[STMT_MAX] = {false};
+	for (int i = 0; i < b->n; i++) {
+		const struct db_step *st = &b->step[i];
+		prepares[i] = false;
+		if (st->id == STMT_MAX) {
+			if (!PQsendQueryParams(db->conn, st->sql, 0, NULL, NULL, NULL, NULL, 0))
+				return false;
+			continue;
+		}
+		const struct statement *s = statement_get(st->id);
+		if (!db->prepared[st->id] && !queued[st->id]) {
+			if (!PQsendPrepare(db->conn, s->name, s->sql, s->nparams, NULL))
+				return false;
+			queued[st->id] = prepares[i] = true;
+		}
+		if (!PQsendQueryPrepared(db->conn, s->name, s->nparams, st->params, NULL, NULL, 0))
+			return false;
+	}
+	return PQpipelineSync(db->conn) == 1;
+}
+
+/* The next result of the pipeline (NULL on timeout/connection loss, *dead set). */
+static PGresult *batch_next(struct db *db, long long deadline, bool *dead)
+{
+	if (!await_ready(db, deadline, dead))
+		return NULL;
+	PGresult *r = PQgetResult(db->conn);
+	if (r == NULL)
+		*dead = true;
+	return r;
+}
+
+/* The result of one command and the NULL that ends it. */
+static PGresult *batch_command(struct db *db, long long deadline, bool *dead)
+{
+	PGresult *r = batch_next(db, deadline, dead);
+	if (r == NULL)
+		return NULL;
+	if (!await_ready(db, deadline, dead) || PQgetResult(db->conn) != NULL) {
+		*dead = true; /* out of step with the protocol: give the connection up */
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static bool step_ok(PGresult *r)
+{
+	ExecStatusType s = PQresultStatus(r);
+	return s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK;
+}
+
+/*
+ * One attempt: send, then read one result per command and the sync.
+ * *received counts the statements that succeeded: a retry is only safe with
+ * none (a dropped connection answers the first command with its FATAL error).
+ */
+static enum rp_err batch_attempt(struct db *db, struct db_batch *b, bool *dead, int *received)
+{
+	bool prepares[DB_BATCH_MAX];
+	long long deadline = clock_us() + (long long)DB_TIMEOUT_MS * 1000;
+	enum rp_err err = RP_OK;
+	*dead = false;
+	*received = 0;
+	if (!PQenterPipelineMode(db->conn) || !batch_send(db, b, prepares)) {
+		*dead = true;
+		return RP_EUNAVAIL;
+	}
+	for (int i = 0; i < b->n && !*dead; i++) {
+		const struct db_step *st = &b->step[i];
+		if (prepares[i]) {
+			PGresult *p = batch_command(db, deadline, dead);
+			if (p == NULL)
+				break;
+			if (PQresultStatus(p) == PGRES_COMMAND_OK)
+				db->prepared[st->id] = true;
+			else if (err == RP_OK && PQresultStatus(p) != PGRES_PIPELINE_ABORTED)
+				err = classify(db, p);
+			PQclear(p);
+		}
+		PGresult *r = batch_command(db, deadline, dead);
+		if (r == NULL)
+			break;
+		*received += step_ok(r);
+		if (err == RP_OK && !step_ok(r))
+			err = PQresultStatus(r) == PGRES_PIPELINE_ABORTED ? RP_EINTERNAL : classify(db, r);
+		if (err == RP_OK && st->out != NULL)
+			*st->out = r;
+		else
+			PQclear(r);
+	}
+	if (!*dead) {
+		PGresult *sync = batch_next(db, deadline, dead);
+		if (sync != NULL && PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+			*dead = true;
+		PQclear(sync);
+	}
+	if (!*dead && !PQexitPipelineMode(db->conn))
+		*dead = true;
+	return *dead ? RP_EUNAVAIL : err;
+}
+
+static void batch_forget(struct db_batch *b)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->step[i].out != NULL) {
+			PQclear(*b->step[i].out);
+			*b->step[i].out = NULL;
+		}
+}
+
+enum rp_err db_batch_run(struct db *db, struct db_batch *b)
+{
+	if (b->overflow)
+		return RP_EINTERNAL;
+	enum rp_err err = RP_EUNAVAIL;
+	for (int tries = 0; tries < 2; tries++) {
+		if ((err = db_ensure(db)) != RP_OK)
+			break;
+		bool in_tx = db_in_transaction(db), dead;
+		int received;
+		err = batch_attempt(db, b, &dead, &received);
+		if (!dead)
+			break;
+		batch_forget(b);
+		metrics_count(db->metrics, MC_DB_ERRORS);
+		set_state(db, "08006");
+		log_warn("database connection lost, dropping it");
+		db_drop(db);
+		err = RP_EUNAVAIL;
+		if (in_tx || received > 0)
+			break;
+	}
+	if (err != RP_OK)
+		batch_forget(b);
 	return err;
 }

@@ -51,6 +51,35 @@ const char *db_text(struct arena *a, PGresult *r, int row, int col);
 typedef enum rp_err (*db_row_fn)(struct arena *a, PGresult *r, int row, void *element);
 enum rp_err db_rows(struct db *db, struct arena *a, enum stmt_id id, const char *const *params,
 		    size_t elem_size, db_row_fn fn, void **out, int *count) RP_MUSTCHECK;
+/*
+ * A batch: several statements sent in one round trip (libpq pipeline mode)
+ * and executed by the server in order. Statements after a failing one are
+ * skipped by the server. Parameter strings must stay valid until
+ * db_batch_run() returns (use the request arena).
+ */
+#define DB_BATCH_MAX 24
+struct db_batch {
+	int n;
+	bool overflow;
+	struct db_step {
+		enum stmt_id id;  /* STMT_MAX: run sql instead (BEGIN, COMMIT) */
+		const char *sql;
+		const char *const *params;
+		PGresult **out; /* receives the result (caller PQclear()s), or NULL */
+	} step[DB_BATCH_MAX];
+};
+void db_batch_init(struct db_batch *b);
+/* Queue a prepared statement; *out (when not NULL) gets its result, or NULL. */
+void db_batch_add(struct db_batch *b, enum stmt_id id, const char *const *params, PGresult **out);
+/* Queue a parameterless utility statement (BEGIN, COMMIT). */
+void db_batch_sql(struct db_batch *b, const char *sql);
+/*
+ * Run the batch and wait for every result (one deadline for the whole
+ * batch). RP_OK when every statement succeeded; otherwise the error of the
+ * first failure (classified as for db_query) and every *out is NULL. Retried once on a fresh connection under db_query's
+ * rule (the connection was dead and no transaction was open).
+ */
+enum rp_err db_batch_run(struct db *db, struct db_batch *b) RP_MUSTCHECK;
 /* Constraint named by the last failure (unique violations), or "". */
 const char *db_constraint(const struct db *db);
 

@@ -76,9 +76,14 @@ static enum rp_err one(struct db *db, struct arena *a, enum stmt_id id, const ch
 	PGresult *r = db_query(db, id, params, &err);
 	if (r == NULL)
 		return err;
-	err = PQntuples(r) == 1 ? decode(a, r, 0, out) : none;
+	err = match_from_result(a, r, out, none);
 	PQclear(r);
 	return err;
+}
+
+enum rp_err match_from_result(struct arena *a, PGresult *r, struct match *out, enum rp_err none)
+{
+	return r != NULL && PQntuples(r) == 1 ? decode(a, r, 0, out) : none;
 }
 
 enum rp_err match_insert(struct db *db, struct arena *a, const struct match_new *n, struct match *out)

@@ -4,6 +4,7 @@
 #ifndef RP_STORE_MATCHES_H
 #define RP_STORE_MATCHES_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "core/err.h"
@@ -47,6 +48,10 @@ struct match_filter {
 enum rp_err match_insert(struct db *db, struct arena *a, const struct match_new *n,
 			 struct match *out) RP_MUSTCHECK;
 enum rp_err match_get(struct db *db, struct arena *a, const char *id, struct match *out) RP_MUSTCHECK;
+/* The match in a result of STMT_MATCH_GET / STMT_MATCH_LOCK (run in a batch);
+ * `none` when the result has no row. */
+enum rp_err match_from_result(struct arena *a, PGresult *r, struct match *out,
+			      enum rp_err none) RP_MUSTCHECK;
 /* Inside a transaction: lock the match row. */
 enum rp_err match_lock(struct db *db, struct arena *a, const char *id, struct match *out) RP_MUSTCHECK;
 enum rp_err match_set_status(struct db *db, const char *id, const char *status,

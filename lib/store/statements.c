@@ -35,17 +35,20 @@
 	"le.wins, le.losses, le.draws, le.last_delta, "                                        \
 	"(extract(epoch FROM le.reached_at) * 1000)::bigint"
 
+/* after ENTRY_COLS: what player stats need besides the entry */
+#define ENTRY_RECORD_COLS \
+	", p.version, p.peak_elo, p.lowest_elo, p.current_streak, p.best_win_streak"
+
 #define BOARD_FROM                                                                  \
 	" FROM leaderboard_entries le JOIN players p ON p.id = le.player_id "         \
 	"WHERE le.season_id = $1 AND le.is_active "
 
 #define BOARD_ORDER " ORDER BY le.elo DESC, le.reached_at, le.player_id "
 
-/* rows of the same board that rank ahead of (elo $E, reached_at ms $R, id $I) */
-#define AHEAD(E, R, I)                                                                        \
-	"(le.elo > " E " OR (le.elo = " E " AND (le.reached_at < timestamptz 'epoch' + " R         \
-	"::bigint * interval '1 millisecond' OR (le.reached_at = timestamptz 'epoch' + " R          \
-	"::bigint * interval '1 millisecond' AND le.player_id < " I "::uuid))))"
+/* among rows of the same elo, those ahead of (reached_at ms $R, id $I): index order */
+#define SAME_ELO_AHEAD(R, I)                                                                   \
+	"(le.reached_at, le.player_id) < (timestamptz 'epoch' + " R                              \
+	"::bigint * interval '1 millisecond', " I "::uuid)"
 /* rows that rank behind it */
 #define BEHIND(E, R, I)                                                                       \
 	"le.elo <= " E " AND (le.elo < " E " OR le.reached_at > timestamptz 'epoch' + " R          \
@@ -56,6 +59,11 @@
 	" FROM rating_events re JOIN players p ON p.id = re.player_id "                    \
 	"WHERE re.season_id = 'all-time' AND re.created_at >= $1::timestamptz AND p.is_active " \
 	"AND ($2::text IS NULL OR p.country_code = $2) "
+
+/* the two player ids of match M, as an IN list */
+#define MATCH_PLAYERS(M)                                                                \
+	"((SELECT player1_id FROM matches WHERE id = " M "), "                             \
+	"(SELECT player2_id FROM matches WHERE id = " M "))"
 
 #define SEASON_COLS "id, name, " ISO("starts_at") ", " ISO("ends_at") ", is_active"
 
@@ -182,7 +190,7 @@ static const struct statement statements[STMT_MAX] = {
 	[STMT_PLAYERS_LOCK_PAIR] = {"players_lock_pair",
 				    "SELECT id, elo, peak_elo, lowest_elo, games_played, wins, losses, "
 				    "draws, current_streak, best_win_streak, country_code, is_active, "
-				    "username FROM players WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+				    "username, display_name FROM players WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
 				    2},
 	[STMT_SEASON_CURRENT] = {"season_current",
 				 "SELECT id FROM seasons WHERE is_active AND id <> 'all-time' "
@@ -194,6 +202,83 @@ static const struct statement statements[STMT_MAX] = {
 				    "FROM leaderboard_entries WHERE season_id = $1 "
 				    "AND player_id IN ($2, $3) ORDER BY player_id FOR UPDATE",
 				    3},
+	/* the two players of match $1 (locked after the match row), in id order */
+	[STMT_PLAYERS_LOCK_BY_MATCH] = {"players_lock_by_match",
+					"SELECT id, elo, peak_elo, lowest_elo, games_played, wins, losses, "
+					"draws, current_streak, best_win_streak, country_code, is_active, "
+					"username, display_name FROM players WHERE id IN " MATCH_PLAYERS("$1")
+					" ORDER BY id FOR UPDATE",
+					1},
+	/* the current season (no row: none) and its entries of match $1's players,
+	 * locked in player id order; player_id is NULL when neither has an entry */
+	[STMT_SEASON_ENTRIES_LOCK_BY_MATCH] =
+		{"season_entries_lock_by_match",
+		 "SELECT s.id, le.player_id, le.elo, le.games_played, le.wins, le.losses, le.draws "
+		 "FROM (SELECT id FROM seasons WHERE is_active AND id <> 'all-time' "
+		 "AND starts_at <= now() AND (ends_at IS NULL OR ends_at > now()) "
+		 "ORDER BY starts_at DESC LIMIT 1) s LEFT JOIN LATERAL "
+		 "(SELECT player_id, elo, games_played, wins, losses, draws FROM leaderboard_entries "
+		 "WHERE season_id = s.id AND player_id IN " MATCH_PLAYERS("$1")
+		 " ORDER BY player_id FOR UPDATE) le ON true",
+		 1},
+	/*
+	 * A result's writes as one statement per table (rows as parallel arrays,
+	 * in the order given): each statement costs PostgreSQL its executor
+	 * start-up and a fresh parse of the table's CHECK constraints, whatever
+	 * its row count.
+	 */
+	[STMT_PLAYERS_APPLY] =
+		{"players_apply",
+		 "UPDATE players p SET elo = v.elo, peak_elo = v.peak, lowest_elo = v.lowest, "
+		 "games_played = v.games, wins = v.wins, losses = v.losses, draws = v.draws, "
+		 "current_streak = v.streak, best_win_streak = v.best, version = p.version + 1, "
+		 "last_active_at = now(), updated_at = now() "
+		 "FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], "
+		 "$7::int[], $8::int[], $9::int[], $10::int[]) "
+		 "AS v(id, elo, peak, lowest, games, wins, losses, draws, streak, best) "
+		 "WHERE p.id = v.id RETURNING p.id, p.version",
+		 10},
+	[STMT_ENTRIES_APPLY] =
+		{"entries_apply",
+		 "INSERT INTO leaderboard_entries AS le (season_id, player_id, elo, games_played, wins, "
+		 "losses, draws, country_code, reached_at, last_delta, updated_at) "
+		 "SELECT v.s, v.p, v.elo, v.games, v.wins, v.losses, v.draws, v.cc, "
+		 "date_trunc('milliseconds', now()), v.delta, now() "
+		 "FROM unnest($1::text[], $2::uuid[], $3::int[], $4::int[], $5::int[], $6::int[], "
+		 "$7::int[], $8::text[], $9::int[]) WITH ORDINALITY "
+		 "AS v(s, p, elo, games, wins, losses, draws, cc, delta, n) ORDER BY v.n "
+		 "ON CONFLICT (season_id, player_id) DO UPDATE SET elo = EXCLUDED.elo, "
+		 "games_played = EXCLUDED.games_played, wins = EXCLUDED.wins, "
+		 "losses = EXCLUDED.losses, draws = EXCLUDED.draws, "
+		 "country_code = EXCLUDED.country_code, "
+		 "reached_at = CASE WHEN le.elo <> EXCLUDED.elo THEN EXCLUDED.reached_at "
+		 "ELSE le.reached_at END, last_delta = EXCLUDED.last_delta, updated_at = now() "
+		 "RETURNING le.season_id, le.player_id, "
+		 "(extract(epoch FROM le.reached_at) * 1000)::bigint",
+		 9},
+	/* rating_events ids follow the arrays' order (rating history pages by id) */
+	[STMT_EVENTS_INSERT] =
+		{"events_insert",
+		 "INSERT INTO rating_events (player_id, match_id, season_id, elo_before, elo_after, delta) "
+		 "SELECT v.p, $1, v.s, v.b, v.a, v.a - v.b "
+		 "FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[]) WITH ORDINALITY "
+		 "AS v(p, s, b, a, n) ORDER BY v.n",
+		 5},
+	/* $1..$16 as result_insert, $17 the match status: the match as it now stands */
+	[STMT_RESULT_RECORD] =
+		{"result_record",
+		 "WITH r AS (INSERT INTO match_results (match_id, player1_score, player2_score, "
+		 "winner_id, result_type, player1_elo_before, player1_elo_after, player2_elo_before, "
+		 "player2_elo_after, player1_k, player2_k, verification_status, reported_by, "
+		 "verified_by, season_id, season_changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+		 "$10, $11, $12, $13, $14, $15, $16::jsonb) RETURNING *), "
+		 "m AS (UPDATE matches SET status = $17::text, "
+		 "started_at = CASE WHEN $17::text = 'in_progress' THEN now() ELSE started_at END, "
+		 "completed_at = CASE WHEN $17::text IN ('completed', 'forfeit', 'no_show') THEN now() "
+		 "ELSE completed_at END, season_id = coalesce($15, season_id), updated_at = now() "
+		 "WHERE id = $1 RETURNING *) "
+		 "SELECT " MATCH_COLS " FROM m JOIN r ON r.match_id = m.id",
+		 17},
 	[STMT_RESULT_INSERT] =
 		{"result_insert",
 		 "INSERT INTO match_results (match_id, player1_score, player2_score, winner_id, "
@@ -274,35 +359,44 @@ static const struct statement statements[STMT_MAX] = {
 				 "SELECT " ENTRY_COLS BOARD_FROM "AND le.country_code = $6 AND "
 				 BEHIND("$2::int", "$3", "$4") BOARD_ORDER "LIMIT $5",
 				 6},
+	/* board sizes are kept by triggers (migration 0004): no count(*) over the board */
 	[STMT_BOARD_COUNT] = {"board_count",
-			      "SELECT count(*) FROM leaderboard_entries le "
-			      "WHERE le.season_id = $1 AND le.is_active",
+			      "SELECT greatest(coalesce((SELECT n FROM board_sizes WHERE season_id = $1 "
+			      "AND country_code = ''), 0), 0)",
 			      1},
 	[STMT_BOARD_COUNT_CC] = {"board_count_cc",
-				 "SELECT count(*) FROM leaderboard_entries le WHERE le.season_id = $1 "
-				 "AND le.is_active AND le.country_code = $2",
+				 "SELECT greatest(coalesce((SELECT n FROM board_sizes WHERE season_id = $1 "
+				 "AND country_code = $2), 0), 0)",
 				 2},
+	/* 1 + the rows ahead: two index-only range counts (higher elo; same elo, earlier) */
 	[STMT_BOARD_RANK_OF] = {"board_rank_of",
-				"SELECT 1 + count(*) FROM leaderboard_entries le "
-				"WHERE le.season_id = $1 AND le.is_active AND "
-				AHEAD("$2::int", "$3", "$4"),
+				"SELECT 1 + (SELECT count(*) FROM leaderboard_entries le "
+				"WHERE le.season_id = $1 AND le.is_active AND le.elo > $2::int) "
+				"+ (SELECT count(*) FROM leaderboard_entries le "
+				"WHERE le.season_id = $1 AND le.is_active AND le.elo = $2::int AND "
+				SAME_ELO_AHEAD("$3", "$4") ")",
 				4},
 	[STMT_BOARD_RANK_OF_CC] = {"board_rank_of_cc",
-				   "SELECT 1 + count(*) FROM leaderboard_entries le "
-				   "WHERE le.season_id = $1 AND le.is_active AND le.country_code = $5 AND "
-				   AHEAD("$2::int", "$3", "$4"),
+				   "SELECT 1 + (SELECT count(*) FROM leaderboard_entries le "
+				   "WHERE le.season_id = $1 AND le.is_active AND le.country_code = $5 "
+				   "AND le.elo > $2::int) "
+				   "+ (SELECT count(*) FROM leaderboard_entries le "
+				   "WHERE le.season_id = $1 AND le.is_active AND le.country_code = $5 "
+				   "AND le.elo = $2::int AND " SAME_ELO_AHEAD("$3", "$4") ")",
 				   5},
 	[STMT_BOARD_ENTRY_OF] = {"board_entry_of",
 				 "SELECT " ENTRY_COLS BOARD_FROM "AND le.player_id = $2", 2},
-	[STMT_BOARD_ENTRIES_BY_IDS] = {"board_entries_by_ids",
-				       "SELECT " ENTRY_COLS BOARD_FROM "AND le.player_id = ANY($2::uuid[])",
-				       2},
+	/* rebuild: entries (ENTRY_COLS + the player's record) in player id order */
 	[STMT_BOARD_ALL] = {"board_all",
-			    "SELECT le.player_id, le.elo, "
-			    "(extract(epoch FROM le.reached_at) * 1000)::bigint, le.country_code "
-			    "FROM leaderboard_entries le WHERE le.season_id = $1 AND le.is_active "
+			    "SELECT " ENTRY_COLS ENTRY_RECORD_COLS BOARD_FROM
 			    "AND le.player_id > $2::uuid ORDER BY le.player_id LIMIT $3",
 			    3},
+	/* one player's entries on every board (profile changes) */
+	[STMT_PLAYER_ENTRIES] = {"player_entries",
+				 "SELECT " ENTRY_COLS ENTRY_RECORD_COLS ", le.season_id "
+				 "FROM leaderboard_entries le JOIN players p ON p.id = le.player_id "
+				 "WHERE le.player_id = $1 AND le.is_active",
+				 1},
 	[STMT_WINDOW_PAGE] = {"window_page",
 			      "SELECT re.player_id, p.username, p.display_name, p.country_code, p.elo, "
 			      "p.games_played, p.wins, p.losses, p.draws, sum(re.delta)::int AS gained, "

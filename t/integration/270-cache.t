@@ -5,12 +5,18 @@
 #   second (same bytes), fresh data after it (new ETag); around/{id}, the
 #   /leaderboard aliases and /players/{id}/stats likewise; errors are not
 #   cached; /leaderboards/me is private (no-store), never served from the
-#   cache and never mixes up callers.
+#   cache and never mixes up callers.  fastcgi_cache_min_uses 2: a key is
+#   stored from its second request on (the first is a MISS that writes
+#   nothing), so one-off keys (a cache-busting `?_=...`) never create a
+#   cache file; the cache directory is on tmpfs; a stampede on a new key
+#   reaches the app only a few times (fastcgi_cache_lock).
 
 use strict;
 use warnings;
 use Test::More;
 use Time::HiRes qw(time sleep);
+use Digest::MD5 qw(md5_hex);
+use Mojo::Promise;
 use Stack;
 
 plan skip_all => 'no stack: RP_STACK_ENV does not describe a running stack (run make test)'
@@ -27,6 +33,18 @@ api(GET => "/api/leaderboards?scope=country&country=$CC&" . rnd());    # rebuild
 
 sub xcache { return $_[0]->res->headers->header('X-Cache') // '' }
 
+# The stack's microcache: its directory and the file nginx keeps for a key
+# ("$request_method|$request_uri", levels=1:2).
+my $NGINX_CONF = Stack::env('STACK_DIR') . '/nginx/nginx.conf';
+my ($CACHE_DIR) = do { local (@ARGV, $/) = ($NGINX_CONF); <> // '' } =~ /^\s*fastcgi_cache_path\s+(\S+)/m;
+sub cache_file {
+	my $h = md5_hex("GET|$_[0]");
+	return "$CACHE_DIR/" . substr($h, -1) . '/' . substr($h, -3, 2) . "/$h";
+}
+# at_second_start: sleep to just after the next wall-clock second (cache
+# entries end with the second they were made in).
+sub at_second_start { my $t = int(time) + 1.02; sleep $t - time; return time }
+
 subtest 'headers, HIT within the second, 304' => sub {
 	my $u = "/api/leaderboards?scope=country&country=$CC&" . rnd();
 	# cache entries expire at the end of the wall-clock second: start at its beginning
@@ -39,8 +57,12 @@ subtest 'headers, HIT within the second, 304' => sub {
 	my $etag = $t1->res->headers->etag // '';
 	like($etag, qr/^(?:W\/)?"[^"]+"$/, "ETag $etag");
 	is(xcache($t1), 'MISS', 'first read: X-Cache MISS');
+	my $t1b = api(GET => $u);
+	is(xcache($t1b), 'MISS', 'second read: MISS, stored (fastcgi_cache_min_uses 2)');
+	$t1 = $t1b;
+	$etag = $t1->res->headers->etag // '';
 	my $t2 = api(GET => $u);
-	is(xcache($t2), 'HIT', 'second read within the second: X-Cache HIT');
+	is(xcache($t2), 'HIT', 'third read within the second: X-Cache HIT');
 	is($t2->res->body, $t1->res->body, 'HIT: the same bytes (same generatedAt)');
 	is($t2->res->headers->etag, $etag, 'HIT: same ETag');
 	my $t3 = api(GET => $u, headers => { 'If-None-Match' => $etag });
@@ -63,6 +85,7 @@ subtest 'fresh data after one second' => sub {
 	sleep int(time) + 1.02 - time;
 	my $t0 = time;
 	my $first = api(GET => $u);
+	$first = api(GET => $u);    # min_uses 2: the second read is stored
 	my $old = J($first) // {};
 	my $tx = api(POST => '/api/matches', token => $ADM, json => { player1Id => $P[0]{id}, player2Id => $P[1]{id} });
 	my $mid = (J($tx) // {})->{id} // 'none';
@@ -104,10 +127,53 @@ subtest 'other cached reads' => sub {
 		is($t1->res->code, 200, "$path: 200");
 		is($t1->res->headers->cache_control, 'public, max-age=1', "$path: public, max-age=1");
 		ok($t1->res->headers->etag, "$path: ETag");
+		$t1 = api(GET => $u);    # stored by the second read (min_uses 2)
 		my $t2 = api(GET => $u);
-		is(xcache($t2), 'HIT', "$path: second read is a HIT");
+		is(xcache($t2), 'HIT', "$path: third read is a HIT");
 		is($t2->res->body, $t1->res->body, "$path: same bytes");
 	}
+};
+
+subtest 'min_uses 2: one-off keys write nothing, a repeated key is stored' => sub {
+	ok($CACHE_DIR && -d $CACHE_DIR, "cache directory $CACHE_DIR exists") or return;
+	my $shm = `stat -f -c %T /dev/shm 2>/dev/null` // '';
+	if ($shm =~ /^tmpfs/) {
+		my $fs = `stat -f -c %T '$CACHE_DIR' 2>/dev/null` // '';
+		chomp $fs;
+		like($fs, qr/^(?:tmpfs|ramfs)$/, "the cache directory is on tmpfs ($fs)");
+	}
+	my @oneoff = map { "/api/leaderboards?scope=country&country=$CC&" . rnd() . "o$_" } 1 .. 20;
+	for my $u (@oneoff) {
+		my $tx = api(GET => $u);
+		is($tx->res->code, 200, "one-off $u: 200") or last;
+		is(xcache($tx), 'MISS', '... MISS');
+	}
+	is(scalar(grep { -e cache_file($_) } @oneoff), 0, '20 one-off keys: no cache file written');
+	my $u = "/api/leaderboards?scope=country&country=$CC&" . rnd();
+	at_second_start();
+	my $t1 = api(GET => $u);
+	is(xcache($t1), 'MISS', 'a new key: MISS');
+	ok(!-e cache_file($u), '... and no cache file');
+	my $t2 = api(GET => $u);
+	is(xcache($t2), 'MISS', 'its second request: MISS');
+	ok(-e cache_file($u), '... which stores it (' . cache_file($u) . ')');
+	my $t3 = api(GET => $u);
+	is(xcache($t3), 'HIT', 'its third request: HIT');
+	is($t3->res->body, $t2->res->body, '... with the stored bytes');
+};
+
+subtest 'a stampede on a new key reaches the app only a few times' => sub {
+	my $u = Stack::url("/api/leaderboards?scope=country&country=$CC&" . rnd());
+	my $ua = Stack::ua();
+	my @st;
+	Mojo::Promise->all(map { $ua->get_p($u)->then(sub { push @st, ($_[0]->res->headers->header('X-Cache') // 'none') . ' ' . $_[0]->res->code }) } 1 .. 30)->wait;
+	is(scalar @st, 30, '30 concurrent requests answered');
+	is(scalar(grep { / 200$/ } @st), 30, '... all 200');
+	my $to_app = grep { /^(?:MISS|EXPIRED|BYPASS)\b/ } @st;
+	my %n;
+	$n{ (split / /)[0] }++ for @st;
+	cmp_ok($to_app, '<=', 10, "at most 10 of 30 went to the app (fastcgi_cache_lock): "
+		. join(', ', map {"$_ $n{$_}"} sort keys %n));
 };
 
 subtest 'errors are not cached' => sub {

@@ -32,6 +32,8 @@ use Digest::SHA qw(sha1);
 use POSIX ();
 use Symbol qw(gensym);
 use Time::HiRes qw(sleep time);
+use Digest::MD5 qw(md5_hex);
+use File::Path qw(remove_tree);
 use Mojo::JSON qw(decode_json encode_json);
 use Stack;
 
@@ -71,11 +73,15 @@ my $KEY  = "$T/key.pem";
 my $STATE = "$T/state";
 my $CONF  = "$T/conf";
 my $NCHAN = "$T/nchan.sock";
+# the microcache on tmpfs (--cache-dir), where this machine has one
+my $SHM_OK = (`stat -f -c %T /dev/shm 2>/dev/null` // '') =~ /^tmpfs/ && -w '/dev/shm';
+my $CACHE = $SHM_OK ? "/dev/shm/t400-cache-$$-" . int(rand 1e6) : "$STATE/cache";
 my $NGINX_PID;
 my @RETIRE;
 
 END {
 	local $?;
+	remove_tree($CACHE) if $CACHE && $CACHE =~ m{^/dev/shm/t400-cache-};
 	if (my $pid = nginx_pid()) {
 		kill 'QUIT', $pid;
 		Stack::wait_for(sub { !kill 0, $pid }, 5, 0.05) or kill 'KILL', $pid;
@@ -124,7 +130,7 @@ EOF
 my @RENDER = ("$REPO/scripts/render-nginx.sh", '--env-file', "$T/app.env", '--out', $CONF,
 	'--state-dir', $STATE, '--https-listen', "127.0.0.1:$P_TLS", '--http-listen', "127.0.0.1:$P_HTTP",
 	'--nchan-socket', $NCHAN, '--www', Stack::env('STACK_DIR') . '/www', '--cert', $CERT,
-	'--key', $KEY, '--server-name', 'localhost');
+	'--key', $KEY, '--server-name', 'localhost', ($SHM_OK ? ('--cache-dir', $CACHE) : ()));
 
 # Refusals first: nothing may be written.
 write_file("$T/bad.env", "APP_ENV=production\nALLOWED_ORIGINS=https://ok.test,https://evil.test/;x\n");
@@ -145,6 +151,11 @@ my $cors      = do { local (@ARGV, $/) = ("$CONF/rankpulse/cors-origins.conf"); 
 like($locations, qr/^\s*fastcgi_keep_conn off;/m, 'fastcgi_keep_conn off');
 like($locations, qr/fastcgi_pass unix:\Q$FCGI\E;/, 'fastcgi_pass to the FCGI_SOCKET of the env file');
 unlike($main . $locations, qr/\@[A-Z_]+\@/, 'no placeholder left');
+like($main, qr/^\s*fastcgi_cache_path \Q$CACHE\E .*keys_zone=rp_micro:/m,
+	"the microcache in $CACHE" . ($SHM_OK ? ' (--cache-dir, tmpfs)' : ''));
+like($main, qr/fastcgi_cache_path [^;]*inactive=2s[^;]*manager_files=\d+/,
+	'... entries dropped 2 s after their last use, the manager keeps up with one-off keys');
+like($locations, qr/^\s*fastcgi_cache_min_uses 2;/m, 'fastcgi_cache_min_uses 2 (one-off keys are never stored)');
 like($main, qr/listen unix:\Q$NCHAN\E;/, 'the publisher server listens on the rendered unix socket only');
 is_deeply([ sort $cors =~ /^"([^"]+)" \$http_origin;$/mg ],
 	[ 'http://localhost:5173', 'https://app.example.test', 'https://front.example.test' ],
@@ -304,6 +315,22 @@ $r = https('/api/matches', method => 'OPTIONS', headers => { Origin => 'https://
 isnt($r->{code}, 204, 'preflight from another origin is not answered by nginx');
 ok(!defined hdr($r, 'Access-Control-Allow-Origin'), '... and carries no CORS headers');
 ok(!defined hdr($r, 'Access-Control-Allow-Methods'), '... nor allowed methods');
+
+# The microcache: a key is stored from its second request on, a HIT from
+# the third; a one-off key writes no cache file.
+{
+	my $key = '/api/leaderboards?limit=5&t400c=' . int(rand 1e9);
+	my $h = md5_hex("GET|$key");
+	my $file = "$CACHE/" . substr($h, -1) . '/' . substr($h, -3, 2) . "/$h";
+	sleep int(time) + 1.02 - time;    # entries end with the second they were made in
+	my @xc = map { hdr(https($key), 'X-Cache') // 'none' } 1 .. 3;
+	is("@xc", 'MISS MISS HIT', 'a new key: MISS, MISS (stored), HIT');
+	ok(-e $file, '... its cache file exists');
+	my $one = '/api/leaderboards?limit=5&t400o=' . int(rand 1e9);
+	$h = md5_hex("GET|$one");
+	is(hdr(https($one), 'X-Cache'), 'MISS', 'a one-off key: MISS');
+	ok(!-e "$CACHE/" . substr($h, -1) . '/' . substr($h, -3, 2) . "/$h", '... and no cache file');
+}
 
 # Players so that a board answer is big enough to compress.
 my ($reg, @players) = Stack::T::setup_players(prefix => 't400', n => 12, retire => 1,
