@@ -83,5 +83,5 @@ BEGIN
 END
 $$;
 
-ANALYZE players;
-ANALYZE leaderboard_entries;
+VACUUM (ANALYZE) players;
+VACUUM (ANALYZE) leaderboard_entries;

@@ -293,7 +293,7 @@ for N in $SIZES; do
 	curl -s -o /dev/null --max-time 60 "$NOCACHE_URL/api/leaderboards?limit=10"
 	run_wrk "probe-$N" "$NOCACHE_URL/api/leaderboards?limit=10" 2 -s "$WORK/uniq.lua"
 	DATA[$N.probe]="top-10 (app alone) before ANALYZE ($analyzed of players / leaderboard_entries analyzed): $(wrk_field "probe-$N" rps) rps, p99 $(wrk_field "probe-$N" p99) ms"
-	timed t stack_psql -q -c "ANALYZE players" -c "ANALYZE leaderboard_entries" ||
+	timed t stack_psql -q -c "VACUUM (ANALYZE) players" -c "VACUUM (ANALYZE) leaderboard_entries" ||
 		die "ANALYZE failed"
 	DATA[$N.analyze]="ANALYZE players, leaderboard_entries: $t s"
 	DATA[$N.players]=$(stack_psql -At -c "SELECT count(*) FROM players WHERE is_active")

@@ -163,7 +163,7 @@ run_client() {
 }
 val() { awk -F= -v k="$2" '$1 == k {print $2; exit}' "$WORK/$1.out"; }
 # client_us RUN: the bench client's own CPU µs per result (it publishes and receives every frame)
-client_us() { awk -v c="$(val "$1" client_cpu_secs)" -v n="$(val "$1" published)" 'BEGIN{ printf "%.0f", n > 0 ? c * 1e6 / n : 0 }'; }
+client_us() { awk -v c="$(val "$1" client_cpu_secs)" -v n="$(val "$1" published)" 'BEGIN{ printf "%.0f", (n > 0 ? c * 1e6 / n : 0) }'; }
 
 # ---------------------------------------------------------------- stock limits
 

@@ -10,8 +10,13 @@
  * socket is non-blocking, so a worker that loses the race for a connection
  * gets EAGAIN and goes back to waiting instead of sleeping in accept()
  * with its signals blocked.
+ *
+ * The wait is epoll_pwait() on the listening socket registered with
+ * EPOLLEXCLUSIVE, so a new connection wakes one idle worker instead of all
+ * of them (ppoll woke every idle worker; all but one then failed accept()).
+ * It falls back to ppoll() where epoll is unavailable.
  */
-#define _GNU_SOURCE /* ppoll */
+#define _GNU_SOURCE /* ppoll, EPOLLEXCLUSIVE */
 #include "fcgi/worker.h"
 
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -76,6 +82,30 @@ int publisher_main(const struct rp_config *cfg, struct metrics *m, int partition
 	return rc;
 }
 
+/* An epoll instance waking this worker alone for a new connection; -1: use ppoll. */
+static int listen_wait_init(int listen_fd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd};
+	if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+		log_warn("worker: epoll unavailable (%s), waiting with ppoll", strerror(errno));
+		close(ep);
+		ep = -1;
+	}
+	return ep;
+}
+
+/* Wait until the listening socket is readable; stop signals are deliverable only here. */
+static int listen_wait(int ep, int listen_fd, const sigset_t *waitmask)
+{
+	if (ep >= 0) {
+		struct epoll_event ev;
+		return epoll_pwait(ep, &ev, 1, -1, waitmask);
+	}
+	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+	return ppoll(&p, 1, NULL, waitmask);
+}
+
 int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 {
 	sigset_t stopset;
@@ -106,9 +136,9 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGQUIT);
 	int failures = 0;
+	int ep = listen_wait_init(listen_fd);
 	while (!stop_requested) {
-		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-		if (ppoll(&p, 1, NULL, &waitmask) < 0) {
+		if (listen_wait(ep, listen_fd, &waitmask) < 0) {
 			if (errno != EINTR) {
 				log_error("worker: poll failed: %s", strerror(errno));
 				break;
@@ -141,6 +171,8 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 		app_after_response(&app);
 	}
 	FCGX_Free(&fr, 0);
+	if (ep >= 0)
+		close(ep);
 	arena_free(arena);
 	app_free(&app);
 	log_debug("worker exiting");

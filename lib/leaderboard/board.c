@@ -353,6 +353,58 @@ enum rp_err board_rank_of(struct app *app, struct arena *a, const struct board_i
 	return RP_OK;
 }
 
+/* n rows nearest to me on one side (keyset, no OFFSET), nearest first. */
+static enum rp_err near_rows(struct app *app, struct arena *a, const struct board_id *b,
+			     const struct board_entry *me, bool ahead, long n, struct board_page *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (n <= 0)
+		return RP_OK;
+	char e[16], m[24], lim[24];
+	snprintf(e, sizeof(e), "%d", me->elo);
+	snprintf(m, sizeof(m), "%lld", me->reached_ms);
+	snprintf(lim, sizeof(lim), "%ld", n);
+	const char *params[] = {b->season, e, m, me->player_id, lim, b->country};
+	enum stmt_id id = ahead ? (b->country[0] ? STMT_BOARD_NEAR_AHEAD_CC : STMT_BOARD_NEAR_AHEAD)
+				: (b->country[0] ? STMT_BOARD_NEAR_BEHIND_CC : STMT_BOARD_NEAR_BEHIND);
+	return pg_rows(app, id, params, a, 0, out);
+}
+
+/*
+ * Around-me from PostgreSQL: the same window as the Redis answer (2·radius+1
+ * entries from rank−radius, or from the top), built from the rows nearest
+ * to the player on each side instead of an OFFSET of rank rows.
+ */
+static enum rp_err around_pg(struct app *app, struct arena *a, const struct board_id *b,
+			     const struct board_entry *me, int radius, struct board_page *out)
+{
+	long n_ahead = me->rank - 1 < radius ? me->rank - 1 : radius;
+	struct board_page ahead, behind;
+	enum rp_err err = near_rows(app, a, b, me, true, n_ahead, &ahead);
+	if (err == RP_OK)
+		err = near_rows(app, a, b, me, false, 2L * radius - n_ahead, &behind);
+	if (err != RP_OK)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->total = pg_count(app, b, &err);
+	if (out->total < 0)
+		return err;
+	out->entries = arena_calloc(a, (size_t)(ahead.count + behind.count + 1), sizeof(*out->entries));
+	if (out->entries == NULL)
+		return RP_ENOMEM;
+	long first = me->rank - ahead.count;
+	for (int i = ahead.count - 1; i >= 0; i--)
+		out->entries[out->count++] = ahead.entries[i];
+	out->entries[out->count++] = *me;
+	for (int i = 0; i < behind.count; i++)
+		out->entries[out->count++] = behind.entries[i];
+	for (int i = 0; i < out->count; i++)
+		out->entries[i].rank = first + i;
+	char chan[120];
+	out->seq = ranks_seq(app, board_channel(b, chan, sizeof(chan)));
+	return RP_OK;
+}
+
 enum rp_err board_around(struct app *app, struct arena *a, const struct board_id *b,
 			 const char *player_id, int radius, struct board_page *out,
 			 struct board_entry *me)
@@ -368,14 +420,32 @@ enum rp_err board_around(struct app *app, struct arena *a, const struct board_id
 	}
 	if ((err = board_rank_of(app, a, b, player_id, me)) != RP_OK)
 		return err;
-	long first = me->rank - 1 - radius;
-	return board_page_offset(app, a, b, first < 0 ? 0 : first, 2 * radius + 1, out);
+	if (is_window(b)) {
+		long first = me->rank - 1 - radius;
+		return board_page_offset(app, a, b, first < 0 ? 0 : first, 2 * radius + 1, out);
+	}
+	return around_pg(app, a, b, me, radius, out);
 }
 
 void board_win_rate(char *txt, size_t n, int wins, int games)
 {
-	double rate = games > 0 ? round((double)wins / games * 10000.0) / 10000.0 : 0.0;
-	snprintf(txt, n, "%.4g", rate);
+	/* 4 decimals, rounded half away from zero, trailing zeros dropped:
+	 * the same text as "%.4g" of the rounded value, without printf */
+	long bp = games > 0 ? (long)round((double)wins / games * 10000.0) : 0;
+	if (n < 7)
+		return;
+	if (bp <= 0 || bp >= 10000) {
+		snprintf(txt, n, "%s", bp <= 0 ? "0" : "1");
+		return;
+	}
+	char *p = txt;
+	*p++ = '0';
+	*p++ = '.';
+	for (long div = 1000; div > 0 && bp > 0; div /= 10) {
+		*p++ = (char)('0' + bp / div);
+		bp %= div;
+	}
+	*p = '\0';
 }
 
 void board_entry_write(struct buf *b, const struct board_entry *e)

@@ -322,11 +322,17 @@ static int parse_response(struct nchan_conn *c, int *status, bool *closing)
 	return 1;
 }
 
-/* Read the answers of posts[0..n); returns how many arrived (see nchan_post_batch). */
+/*
+ * Read the answers of posts[0..n); returns how many arrived (see
+ * nchan_post_batch). The deadline is per answer: nginx fans a message out
+ * to its subscribers before answering, so a batch to a busy channel takes
+ * as long as its messages together.
+ */
 static size_t read_answers(struct nchan_conn *c, struct nchan_post *posts, size_t n,
-			   long long deadline, int *retry)
+			   int timeout_ms, int *retry)
 {
 	size_t answered = 0;
+	long long deadline = clock_us() + (long long)timeout_ms * 1000;
 	while (answered < n) {
 		bool closing = false;
 		int pr = parse_response(c, &posts[answered].status, &closing);
@@ -334,6 +340,7 @@ static size_t read_answers(struct nchan_conn *c, struct nchan_post *posts, size_
 			break; /* unknown state: no retry */
 		if (pr > 0) {
 			answered++;
+			deadline = clock_us() + (long long)timeout_ms * 1000;
 			if (closing) {
 				*retry = 1; /* nginx stops reading after "Connection: close" */
 				break;
@@ -378,5 +385,5 @@ size_t nchan_post_batch(struct nchan_conn *c, struct nchan_post *posts, size_t n
 	}
 	/* a failed send still leaves the answers to what nginx did read */
 	(void)send_all(c->fd, c->out, len, deadline);
-	return read_answers(c, posts, n, deadline, retry);
+	return read_answers(c, posts, n, timeout_ms, retry);
 }

@@ -61,7 +61,9 @@ void nchan_conn_close(struct nchan_conn *c);
 void nchan_conn_free(struct nchan_conn *c);
 /*
  * Publish n (<= NCHAN_BATCH_MAX) messages in order on the connection
- * (connecting when needed), all within timeout_ms. Returns how many of the
+ * (connecting when needed); timeout_ms bounds the connect and send, and
+ * the wait for each answer (nginx answers a publish after fanning it out,
+ * so a batch may take n times as long as one message). Returns how many of the
  * first messages were answered (posts[i].status). *retry tells whether the
  * unanswered rest may be sent again on a new connection: the connection was
  * refused, or ended after an answer saying "Connection: close", or was

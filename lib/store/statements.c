@@ -49,6 +49,27 @@
 #define SAME_ELO_AHEAD(R, I)                                                                   \
 	"(le.reached_at, le.player_id) < (timestamptz 'epoch' + " R                              \
 	"::bigint * interval '1 millisecond', " I "::uuid)"
+/* among rows of the same elo, those behind (reached_at ms $R, id $I) */
+#define SAME_ELO_BEHIND(R, I)                                                                  \
+	"(le.reached_at, le.player_id) > (timestamptz 'epoch' + " R                              \
+	"::bigint * interval '1 millisecond', " I "::uuid)"
+/*
+ * The $5 nearest rows ahead of / behind (elo $2, ms $3, id $4), nearest
+ * first, as two index range scans each (same elo; then higher / lower elo):
+ * the around-me page with Redis down, without OFFSET. CC: "AND le.country_code = $6 ".
+ */
+#define NEAR_AHEAD(CC)                                                                         \
+	"SELECT * FROM ((SELECT " ENTRY_COLS BOARD_FROM CC "AND le.elo = $2::int AND "           \
+	SAME_ELO_AHEAD("$3", "$4") " ORDER BY le.reached_at DESC, le.player_id DESC LIMIT $5) "  \
+	"UNION ALL (SELECT " ENTRY_COLS BOARD_FROM CC "AND le.elo > $2::int "                    \
+	"ORDER BY le.elo, le.reached_at DESC, le.player_id DESC LIMIT $5)) x "                     \
+	"ORDER BY 5, 11 DESC, 1 DESC LIMIT $5"
+#define NEAR_BEHIND(CC)                                                                        \
+	"SELECT * FROM ((SELECT " ENTRY_COLS BOARD_FROM CC "AND le.elo = $2::int AND "           \
+	SAME_ELO_BEHIND("$3", "$4") " ORDER BY le.reached_at, le.player_id LIMIT $5) "           \
+	"UNION ALL (SELECT " ENTRY_COLS BOARD_FROM CC "AND le.elo < $2::int "                    \
+	"ORDER BY le.elo DESC, le.reached_at, le.player_id LIMIT $5)) x "                          \
+	"ORDER BY 5 DESC, 11, 1 LIMIT $5"
 /* rows that rank behind it */
 #define BEHIND(E, R, I)                                                                       \
 	"le.elo <= " E " AND (le.elo < " E " OR le.reached_at > timestamptz 'epoch' + " R          \
@@ -187,21 +208,11 @@ static const struct statement statements[STMT_MAX] = {
 		 "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::uuid)) "
 		 "ORDER BY m.created_at DESC, m.id DESC LIMIT $6",
 		 6},
-	[STMT_PLAYERS_LOCK_PAIR] = {"players_lock_pair",
-				    "SELECT id, elo, peak_elo, lowest_elo, games_played, wins, losses, "
-				    "draws, current_streak, best_win_streak, country_code, is_active, "
-				    "username, display_name FROM players WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
-				    2},
 	[STMT_SEASON_CURRENT] = {"season_current",
 				 "SELECT id FROM seasons WHERE is_active AND id <> 'all-time' "
 				 "AND starts_at <= now() AND (ends_at IS NULL OR ends_at > now()) "
 				 "ORDER BY starts_at DESC LIMIT 1",
 				 0},
-	[STMT_ENTRIES_LOCK_PAIR] = {"entries_lock_pair",
-				    "SELECT player_id, elo, games_played, wins, losses, draws "
-				    "FROM leaderboard_entries WHERE season_id = $1 "
-				    "AND player_id IN ($2, $3) ORDER BY player_id FOR UPDATE",
-				    3},
 	/* the two players of match $1 (locked after the match row), in id order */
 	[STMT_PLAYERS_LOCK_BY_MATCH] = {"players_lock_by_match",
 					"SELECT id, elo, peak_elo, lowest_elo, games_played, wins, losses, "
@@ -299,30 +310,6 @@ static const struct statement statements[STMT_MAX] = {
 		 "verification_status = 'verified', verified_by = $8, season_id = $9, "
 		 "season_changes = $10::jsonb, updated_at = now() WHERE match_id = $1",
 		 10},
-	[STMT_PLAYER_APPLY] =
-		{"player_apply",
-		 "UPDATE players SET elo = $2, peak_elo = $3, lowest_elo = $4, games_played = $5, "
-		 "wins = $6, losses = $7, draws = $8, current_streak = $9, best_win_streak = $10, "
-		 "version = version + 1, last_active_at = now(), updated_at = now() "
-		 "WHERE id = $1 RETURNING version",
-		 10},
-	[STMT_ENTRY_APPLY] =
-		{"entry_apply",
-		 "INSERT INTO leaderboard_entries AS le (season_id, player_id, elo, games_played, wins, "
-		 "losses, draws, country_code, reached_at, last_delta, updated_at) "
-		 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, date_trunc('milliseconds', now()), $9, now()) "
-		 "ON CONFLICT (season_id, player_id) DO UPDATE SET elo = EXCLUDED.elo, "
-		 "games_played = EXCLUDED.games_played, wins = EXCLUDED.wins, "
-		 "losses = EXCLUDED.losses, draws = EXCLUDED.draws, "
-		 "country_code = EXCLUDED.country_code, "
-		 "reached_at = CASE WHEN le.elo <> EXCLUDED.elo THEN EXCLUDED.reached_at "
-		 "ELSE le.reached_at END, last_delta = EXCLUDED.last_delta, updated_at = now() "
-		 "RETURNING (extract(epoch FROM reached_at) * 1000)::bigint",
-		 9},
-	[STMT_EVENT_INSERT] = {"event_insert",
-			       "INSERT INTO rating_events (player_id, match_id, season_id, elo_before, "
-			       "elo_after, delta) VALUES ($1, $2, $3, $4, $5, $5::int - $4::int)",
-			       5},
 	[STMT_IDEM_CLAIM] =
 		{"idem_claim",
 		 "INSERT INTO idempotency_keys (player_id, key, route, request_hash) "
@@ -368,6 +355,10 @@ static const struct statement statements[STMT_MAX] = {
 				 "SELECT greatest(coalesce((SELECT n FROM board_sizes WHERE season_id = $1 "
 				 "AND country_code = $2), 0), 0)",
 				 2},
+	[STMT_BOARD_NEAR_AHEAD] = {"board_near_ahead", NEAR_AHEAD(""), 5},
+	[STMT_BOARD_NEAR_AHEAD_CC] = {"board_near_ahead_cc", NEAR_AHEAD("AND le.country_code = $6 "), 6},
+	[STMT_BOARD_NEAR_BEHIND] = {"board_near_behind", NEAR_BEHIND(""), 5},
+	[STMT_BOARD_NEAR_BEHIND_CC] = {"board_near_behind_cc", NEAR_BEHIND("AND le.country_code = $6 "), 6},
 	/* 1 + the rows ahead: two index-only range counts (higher elo; same elo, earlier) */
 	[STMT_BOARD_RANK_OF] = {"board_rank_of",
 				"SELECT 1 + (SELECT count(*) FROM leaderboard_entries le "
@@ -389,7 +380,9 @@ static const struct statement statements[STMT_MAX] = {
 	/* rebuild: entries (ENTRY_COLS + the player's record) in player id order */
 	[STMT_BOARD_ALL] = {"board_all",
 			    "SELECT " ENTRY_COLS ENTRY_RECORD_COLS BOARD_FROM
-			    "AND le.player_id > $2::uuid ORDER BY le.player_id LIMIT $3",
+			    /* p.id bounded too: a merge join must not scan players from the start */
+			    "AND le.player_id > $2::uuid AND p.id > $2::uuid "
+			    "ORDER BY le.player_id LIMIT $3",
 			    3},
 	/* one player's entries on every board (profile changes) */
 	[STMT_PLAYER_ENTRIES] = {"player_entries",

@@ -322,4 +322,42 @@ subtest 'a new player is on the warm boards at once' => sub {
 	Stack::T::invalidate_boards();   # leave a consistent cache behind whatever happened
 };
 
+subtest 'a profile change reaches the warm boards at once' => sub {
+	fetch("/api/leaderboards?scope=country&country=$CC&limit=100") for 1 .. 2;   # warm
+	fetch("/api/leaderboards?scope=country&country=MC&limit=100") for 1 .. 2;
+	require Mojo::UserAgent;
+	my $rua = Mojo::UserAgent->new(socket_options => { LocalAddr => '127.0.4.242' });
+	my $name = "t240_${tag}_mov";
+	my $tx = api(POST => '/api/auth/register', ua => $rua, json => { username => $name,
+		email => "$name\@example.com", password => $Stack::T::PASSWORD, countryCode => $CC });
+	is($tx->res->code, 201, 'registered a LI player') or diag($tx->res->body);
+	my $reg = J($tx) // {};
+	my $id = ($reg->{user} // {})->{id} // 'none';
+	my $ga = fetch("/api/leaderboards/around/$id?radius=0");
+	is(($ga->{player} // {})->{countryCode}, $CC, 'warm: on the global board with country LI');
+	$tx = api(PATCH => "/api/players/$id", headers => { Authorization => "Bearer $reg->{token}" },
+		json => { displayName => 'Moved Away', countryCode => 'mc' });
+	is($tx->res->code, 200, 'PATCH displayName and countryCode') or diag($tx->res->body);
+
+	my $epoch = Stack::redis_cli('GET', 'lb:epoch') || 0;
+	like(scalar Stack::redis_cli('HGET', "lb:$epoch:e:all-time", $id), qr/^MC\x1f.*\x1fMoved Away$/,
+		'the cached entry was rewritten (not just invalidated)');
+	my @li = reference('all', $CC);
+	my $a = fetch("/api/leaderboards?scope=country&country=$CC&limit=100");
+	is($a->{total}, scalar @li, 'LI board total no longer counts the player');
+	is_deeply($a->{entries}, \@li, 'LI board entries = PostgreSQL, without the player');
+	ok(!grep({ $_->{playerId} eq $id } @{ $a->{entries} // [] }), 'not on the LI board');
+	my @mc = reference('all', 'MC');
+	my $m = fetch("/api/leaderboards?scope=country&country=MC&limit=100");
+	is($m->{total}, scalar @mc, 'MC board total counts the player');
+	is_deeply($m->{entries}, \@mc, 'MC board entries = PostgreSQL, with the player');
+	my $g = fetch("/api/leaderboards/around/$id?radius=0");
+	is_deeply([ @{ $g->{player} // {} }{qw(displayName countryCode)} ], [ 'Moved Away', 'MC' ],
+		'global board: the new name and country');
+	my $sc = api(GET => "/api/players/$id/stats?" . rnd());
+	is(J($sc)->{countryRank}, (grep { $mc[$_]{playerId} eq $id } 0 .. $#mc)[0] + 1,
+		'stats: countryRank is the position on the MC board');
+	Stack::T::invalidate_boards();
+};
+
 done_testing;

@@ -1,6 +1,7 @@
 /*
  * t/unit/entry.c — packing board entries for Redis (lib/leaderboard/entry.c).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,6 +84,29 @@ int main(void)
 	ok(unpack_str(a, "\x1f" "1200\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "1\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "u\x1f", &out) &&
 		   out.elo == 1200 && strcmp(out.username, "u") == 0,
 	   "the smallest valid entry");
+
+	/* winRate text: what "%.4g" printed for the rounded fraction before */
+	int mismatches = 0;
+	char want[16], got[16];
+	for (int games = 0; games <= 600; games++)
+		for (int wins = 0; wins <= games; wins++) {
+			double rate = games > 0 ? round((double)wins / games * 10000.0) / 10000.0 : 0.0;
+			snprintf(want, sizeof(want), "%.4g", rate);
+			board_win_rate(got, sizeof(got), wins, games);
+			if (strcmp(want, got) != 0 && mismatches++ < 3)
+				diag("%d/%d: want %s, got %s", wins, games, want, got);
+		}
+	is_int(mismatches, 0, "winRate text equals printf %.4g of the rounded fraction (every W/G up to 600 games)");
+	board_win_rate(got, sizeof(got), 1, 3);
+	is_str(got, "0.3333", "1 of 3");
+	board_win_rate(got, sizeof(got), 1, 2);
+	is_str(got, "0.5", "1 of 2: trailing zeros dropped");
+	board_win_rate(got, sizeof(got), 0, 0);
+	is_str(got, "0", "no games: 0");
+	board_win_rate(got, sizeof(got), 7, 7);
+	is_str(got, "1", "all won: 1");
+	board_win_rate(got, sizeof(got), 1, 20001);
+	is_str(got, "0", "rounds to 0");
 	arena_free(a);
 	return done_testing();
 }
