@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/app.h"
@@ -95,15 +96,29 @@ static int listen_wait_init(int listen_fd)
 	return ep;
 }
 
-/* Wait until the listening socket is readable; stop signals are deliverable only here. */
+/* Batched request log lines wait at most this long while the worker is idle. */
+#define LOG_FLUSH_MS 20
+
+/*
+ * Wait until the listening socket is readable (> 0); stop signals are
+ * deliverable only here. With request log lines pending the wait is short
+ * and they are written out when it times out (0).
+ */
 static int listen_wait(int ep, int listen_fd, const sigset_t *waitmask)
 {
+	int timeout_ms = log_pending() ? LOG_FLUSH_MS : -1;
+	int n;
 	if (ep >= 0) {
 		struct epoll_event ev;
-		return epoll_pwait(ep, &ev, 1, -1, waitmask);
+		n = epoll_pwait(ep, &ev, 1, timeout_ms, waitmask);
+	} else {
+		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+		struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+		n = ppoll(&p, 1, timeout_ms < 0 ? NULL : &ts, waitmask);
 	}
-	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-	return ppoll(&p, 1, NULL, waitmask);
+	if (n == 0)
+		log_flush();
+	return n;
 }
 
 int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
@@ -137,8 +152,12 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 	sigdelset(&waitmask, SIGQUIT);
 	int failures = 0;
 	int ep = listen_wait_init(listen_fd);
+	log_batch_requests(1);
 	while (!stop_requested) {
-		if (listen_wait(ep, listen_fd, &waitmask) < 0) {
+		int ready = listen_wait(ep, listen_fd, &waitmask);
+		if (ready == 0)
+			continue;
+		if (ready < 0) {
 			if (errno != EINTR) {
 				log_error("worker: poll failed: %s", strerror(errno));
 				break;
@@ -171,6 +190,7 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 		app_after_response(&app);
 	}
 	FCGX_Free(&fr, 0);
+	log_batch_requests(0); /* writes what is pending */
 	if (ep >= 0)
 		close(ep);
 	arena_free(arena);

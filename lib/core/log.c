@@ -102,8 +102,55 @@ static void line_end(char *line, size_t cap, size_t *pos)
 {
 	put_raw(line, cap, pos, "}");
 	line[(*pos)++] = '\n';
+	log_flush(); /* keep the order of lines */
 	ssize_t w = write(STDERR_FILENO, line, *pos);
 	(void)w;
+}
+
+/*
+ * Batched request lines (workers only): whole lines collected up to
+ * PIPE_BUF bytes and written with one write(2), which is still atomic on a
+ * pipe, so batches from concurrent workers never interleave. The worker
+ * flushes whenever it would wait for a connection longer than a few
+ * milliseconds, and before it exits; any other log line flushes first.
+ */
+#define REQ_BUF_MAX 4096
+static char req_buf[REQ_BUF_MAX];
+static size_t req_len;
+static int req_batching;
+
+void log_batch_requests(int on)
+{
+	log_flush();
+	req_batching = on;
+}
+
+int log_pending(void)
+{
+	return req_len > 0;
+}
+
+void log_flush(void)
+{
+	if (req_len == 0)
+		return;
+	ssize_t w = write(STDERR_FILENO, req_buf, req_len);
+	(void)w;
+	req_len = 0;
+}
+
+static void request_line_end(char *line, size_t cap, size_t *pos)
+{
+	if (!req_batching) {
+		line_end(line, cap, pos);
+		return;
+	}
+	put_raw(line, cap, pos, "}");
+	line[(*pos)++] = '\n';
+	if (req_len + *pos > REQ_BUF_MAX) /* a request line is < 1 KiB: it always fits after a flush */
+		log_flush();
+	memcpy(req_buf + req_len, line, *pos);
+	req_len += *pos;
 }
 
 void log_msg(int level, const char *fmt, ...)
@@ -146,5 +193,5 @@ void log_request(const char *request_id, const char *method, const char *route,
 		put_escaped(line, sizeof(line), &pos, error_code);
 		put_raw(line, sizeof(line), &pos, "\"");
 	}
-	line_end(line, sizeof(line), &pos);
+	request_line_end(line, sizeof(line), &pos);
 }

@@ -25,6 +25,11 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void log_request(const char *request_id, const char *method, const char *route,
 		 int status, long long latency_us, const char *error_code);
 
+/* Workers: batch request lines (≤ 4 KiB per write); log_flush() writes them out. */
+void log_batch_requests(int on);
+int log_pending(void);
+void log_flush(void);
+
 /* Format the current UTC time as ISO-8601 with milliseconds ("...Z"). */
 void time_iso8601(char out[32]);
 /* Monotonic clock in microseconds. */
