@@ -34,7 +34,7 @@ redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const 
  * every reply arrived (some may be REDIS_REPLY_ERROR), RP_EUNAVAIL otherwise
  * (replies are then all NULL).
  */
-#define RCACHE_CMD_MAX_ARGS 12
+#define RCACHE_CMD_MAX_ARGS 16
 struct rcache_cmd {
 	int argc;
 	const char *argv[RCACHE_CMD_MAX_ARGS];

@@ -748,14 +748,22 @@ static struct rcache_cmd *cmd_begin(struct cmdbuf *cb)
 /* Append one argument; long strings (scripts) must be static and are not copied. */
 static void cmd_arg(struct cmdbuf *cb, struct rcache_cmd *c, const char *arg, bool is_static)
 {
-	if (c == NULL || c->argc == RCACHE_CMD_MAX_ARGS)
+	if (c == NULL)
 		return;
+	if (c->argc == RCACHE_CMD_MAX_ARGS) {
+		/* a programming error: the command would run without this argument */
+		log_error("leaderboard: redis command over %d arguments", RCACHE_CMD_MAX_ARGS);
+		cache_dirty = 1;
+		return;
+	}
 	if (is_static) {
 		c->argv[c->argc++] = arg;
 		return;
 	}
 	char *slot = cb->text[c - cb->cmds][c->argc];
-	snprintf(slot, 160, "%s", arg);
+	size_t n = strnlen(arg, sizeof(cb->text[0][0]) - 1);
+	memcpy(slot, arg, n);
+	slot[n] = '\0';
 	c->argv[c->argc++] = slot;
 }
 
@@ -830,68 +838,36 @@ static void add_elo_update(struct cmdbuf *cb, long long epoch, const char *seaso
 	add_entry_update(cb, epoch, season, &e, u->version);
 }
 
-/*
- * Before or after a result's updates, one player's position: KEYS: the
- * ready markers of the all-time and the season group, then the zsets
- * (global, country, season); ARGV: the player. Returns {ready all-time,
- * ready season, then the 0-based ranks, -1 when absent}: one command instead
- * of two EXISTS and three ZRANK.
- */
-static const char probe_script[] =
-	"local out = {redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2])} "
-	"for i = 3, 5 do out[i] = redis.call('ZRANK', KEYS[i], ARGV[1]) or -1 end "
-	"return out";
-
-#define PROBE_RANKS 2 /* first rank in a probe_script reply */
-
-static void add_probe(struct cmdbuf *cb, long long epoch, const struct rank_update *u,
-		      const char *season)
+static void add_zrank(struct cmdbuf *cb, long long epoch, const char *season, const char *cc,
+		      const char *player)
 {
-	struct board_id all, sb;
-	const char *s = season ? season : "--";
-	board_id_init(&all, PERIOD_ALL, "all-time", NULL);
-	board_id_init(&sb, strcmp(s, "all-time") == 0 ? PERIOD_ALL : PERIOD_SEASON, s, NULL);
+	struct board_id b;
+	board_id_init(&b, strcmp(season, "all-time") == 0 ? PERIOD_ALL : PERIOD_SEASON, season, NULL);
 	char key[160];
+	zkey(key, sizeof(key), epoch, &b, cc);
 	struct rcache_cmd *c = cmd_begin(cb);
-	cmd_arg(cb, c, "EVAL", true);
-	cmd_arg(cb, c, probe_script, true);
-	cmd_arg(cb, c, "5", true);
-	snprintf(key, sizeof(key), "lb:%lld:ready:all-time", epoch);
+	cmd_arg(cb, c, "ZRANK", true);
 	cmd_arg(cb, c, key, false);
-	snprintf(key, sizeof(key), "lb:%lld:ready:%s", epoch, s);
-	cmd_arg(cb, c, key, false);
-	zkey(key, sizeof(key), epoch, &all, NULL);
-	cmd_arg(cb, c, key, false);
-	zkey(key, sizeof(key), epoch, &all, u->country ? u->country : "--");
-	cmd_arg(cb, c, key, false);
-	zkey(key, sizeof(key), epoch, &sb, NULL);
-	cmd_arg(cb, c, key, false);
-	cmd_arg(cb, c, u->player_id, false);
+	cmd_arg(cb, c, player, false);
 }
 
-/* Ranks of both players on global, country and season boards (2 commands). */
+/* ZRANK of both players on global, country and season boards (6 commands). */
 static void add_rank_probes(struct cmdbuf *cb, long long epoch, const struct rank_update ups[2],
 			    const char *season)
 {
-	for (int i = 0; i < 2; i++)
-		add_probe(cb, epoch, &ups[i], season);
-}
-
-/* The i-th element of an array reply as an integer, or -1. */
-static long long element_int(const redisReply *r, size_t i)
-{
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
-	    r->element[i]->type != REDIS_REPLY_INTEGER)
-		return -1;
-	return r->element[i]->integer;
+	for (int i = 0; i < 2; i++) {
+		add_zrank(cb, epoch, "all-time", NULL, ups[i].player_id);
+		add_zrank(cb, epoch, "all-time", ups[i].country ? ups[i].country : "--", ups[i].player_id);
+		add_zrank(cb, epoch, season ? season : "--", NULL, ups[i].player_id);
+	}
 }
 
 static void read_rank_probes(redisReply *const *rep, long (*ranks)[2])
 {
 	for (int i = 0; i < 2; i++)
 		for (int b = 0; b < RANK_BOARDS; b++) {
-			long long v = element_int(rep[i], PROBE_RANKS + (size_t)b);
-			ranks[b][i] = v >= 0 ? (long)v + 1 : -1;
+			redisReply *r = rep[i * RANK_BOARDS + b];
+			ranks[b][i] = r != NULL && r->type == REDIS_REPLY_INTEGER ? (long)r->integer + 1 : -1;
 		}
 }
 
@@ -918,7 +894,16 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 		return;
 	}
 	struct cmdbuf *cb = cmdbuf_take();
-	/* ranks are only meaningful on complete (ready) groups: see probe_script */
+	/* ranks are only meaningful on complete (ready) groups */
+	char ready[160];
+	struct rcache_cmd *c = cmd_begin(cb);
+	snprintf(ready, sizeof(ready), "lb:%lld:ready:all-time", epoch);
+	cmd_arg(cb, c, "EXISTS", true);
+	cmd_arg(cb, c, ready, false);
+	c = cmd_begin(cb);
+	snprintf(ready, sizeof(ready), "lb:%lld:ready:%s", epoch, season ? season : "--");
+	cmd_arg(cb, c, "EXISTS", true);
+	cmd_arg(cb, c, ready, false);
 	size_t first_probe = cb->n;
 	add_rank_probes(cb, epoch, ups, season);
 	size_t first_update = cb->n;
@@ -935,8 +920,7 @@ void ranks_after_result(struct app *app, const struct rank_update ups[2],
 		log_warn("leaderboard ranks not updated (redis unavailable); cache will be rebuilt");
 		return;
 	}
-	bool all_ready = element_int(rep[first_probe], 0) == 1,
-	     season_ready = element_int(rep[first_probe], 1) == 1;
+	bool all_ready = reply_int(rep[0]) == 1, season_ready = reply_int(rep[1]) == 1;
 	read_rank_probes(rep + first_probe, seqs->rank_before);
 	read_rank_probes(rep + probes_after, seqs->rank_after);
 	for (int i = 0; i < 2; i++) {

@@ -116,8 +116,11 @@ static const char *int_array(struct arena *a, const int *v, int n)
 	struct buf b;
 	buf_init(&b, a);
 	buf_puts(&b, "{");
-	for (int i = 0; i < n; i++)
-		buf_printf(&b, "%s%d", i ? "," : "", v[i]);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_puts(&b, ",");
+		buf_json_int(&b, v[i]); /* a plain decimal integer, no printf */
+	}
 	buf_puts(&b, "}");
 	return b.failed ? NULL : b.data;
 }
@@ -135,8 +138,14 @@ static const char *text_array(struct arena *a, const char *const *v, int n)
 			continue;
 		}
 		buf_puts(&b, "\"");
-		for (const char *p = v[i]; *p; p++)
-			buf_printf(&b, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
+		const char *run = v[i], *p = v[i];
+		for (; *p; p++)
+			if (*p == '"' || *p == '\\') {
+				buf_append(&b, run, (size_t)(p - run));
+				buf_puts(&b, "\\");
+				run = p; /* the character itself follows its backslash */
+			}
+		buf_append(&b, run, (size_t)(p - run));
 		buf_puts(&b, "\"");
 	}
 	buf_puts(&b, "}");

@@ -321,7 +321,9 @@ SKIP: {
 	is($c->headers->header('X-Content-Type-Options'), 'nosniff', 'security headers (shared with production)');
 	like($c->headers->header('X-Request-Id') // '', qr/^[0-9a-f]{32}$/, 'request id');
 	is(http_get('/api/auth/me')->code, 401, 'auth location reaches the app');
-	my $log = slurp($log1) // '';
+	# workers write their request lines in batches, at most ~20 ms late
+	my $log = '';
+	Stack::wait_for(sub { $log = slurp($log1) // ''; $log =~ /^\{"ts":"[^"]+","level":"info".*"msg":"request"/m }, 3);
 	like($log, qr/"component":"entrypoint".*"msg":"rankpulse migrate"/, 'migrated on start (MIGRATE_ON_START=1)');
 	like($log, qr/^\{"time":"[^"]+","request_id":"[0-9a-f]{32}".*"uri":"\/api\/health"/m, 'nginx JSON access log on stdout');
 	like($log, qr/^\{"ts":"[^"]+","level":"info".*"msg":"request"/m, 'app JSON log lines on stderr');
