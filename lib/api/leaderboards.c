@@ -192,8 +192,7 @@ static enum rp_err page_respond(struct response *res, const struct board_query *
 		buf_puts(b, ",\"windowStart\":");
 		buf_json_string(b, board->window_start);
 	}
-	buf_puts(b, ",\"total\":");
-	buf_json_int(b, page->total);
+	buf_json_field_int(b, ",\"total\":", page->total);
 	buf_puts(b, ",\"entries\":[");
 	for (int i = 0; i < page->count; i++) {
 		if (i > 0)
@@ -275,7 +274,6 @@ static enum rp_err around(struct request *req, struct response *res, const char 
 		return e;
 	struct board_entry me;
 	struct board_page page;
-	q.limit = 2 * q.radius + 1;
 	e = board_around(req->app, req->arena, &q.board, player, q.radius, &page, &me);
 	if (e == RP_ENOTFOUND)
 		req->problem.detail = "the player is not on this leaderboard";

@@ -88,12 +88,6 @@ static enum rp_err stats_from_db(struct request *req, const char *id, struct boa
 	return RP_OK;
 }
 
-static void int_field(struct buf *b, const char *name, long long v)
-{
-	buf_puts(b, name);
-	buf_json_int(b, v);
-}
-
 /* The stats body; ranks ≤ 0 are null. */
 static enum rp_err stats_respond(struct response *res, const struct board_entry *p,
 				 long global_rank, long country_rank)
@@ -106,23 +100,23 @@ static enum rp_err stats_respond(struct response *res, const struct board_entry 
 	buf_json_string(b, p->player_id);
 	buf_puts(b, ",\"username\":");
 	buf_json_string(b, p->username);
-	int_field(b, ",\"elo\":", p->elo);
-	int_field(b, ",\"peakElo\":", p->peak_elo);
-	int_field(b, ",\"lowestElo\":", p->lowest_elo);
-	int_field(b, ",\"gamesPlayed\":", p->games);
-	int_field(b, ",\"wins\":", p->wins);
-	int_field(b, ",\"losses\":", p->losses);
-	int_field(b, ",\"draws\":", p->draws);
+	buf_json_field_int(b, ",\"elo\":", p->elo);
+	buf_json_field_int(b, ",\"peakElo\":", p->peak_elo);
+	buf_json_field_int(b, ",\"lowestElo\":", p->lowest_elo);
+	buf_json_field_int(b, ",\"gamesPlayed\":", p->games);
+	buf_json_field_int(b, ",\"wins\":", p->wins);
+	buf_json_field_int(b, ",\"losses\":", p->losses);
+	buf_json_field_int(b, ",\"draws\":", p->draws);
 	buf_puts(b, ",\"winRate\":");
 	buf_puts(b, rate);
-	int_field(b, ",\"currentStreak\":", p->current_streak);
-	int_field(b, ",\"bestWinStreak\":", p->best_win_streak);
+	buf_json_field_int(b, ",\"currentStreak\":", p->current_streak);
+	buf_json_field_int(b, ",\"bestWinStreak\":", p->best_win_streak);
 	if (global_rank > 0)
-		int_field(b, ",\"globalRank\":", global_rank);
+		buf_json_field_int(b, ",\"globalRank\":", global_rank);
 	else
 		buf_puts(b, ",\"globalRank\":null");
 	if (country_rank > 0)
-		int_field(b, ",\"countryRank\":", country_rank);
+		buf_json_field_int(b, ",\"countryRank\":", country_rank);
 	else
 		buf_puts(b, ",\"countryRank\":null");
 	buf_puts(b, "}");

@@ -121,3 +121,9 @@ void buf_json_int(struct buf *b, long long v)
 		*--p = '-';
 	buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
+
+void buf_json_field_int(struct buf *b, const char *prefix, long long v)
+{
+	buf_puts(b, prefix);
+	buf_json_int(b, v);
+}

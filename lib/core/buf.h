@@ -29,5 +29,7 @@ void buf_json_string(struct buf *b, const char *s);
 void buf_json_string_or_null(struct buf *b, const char *s);
 /* A JSON integer (decimal, no printf). */
 void buf_json_int(struct buf *b, long long v);
+/* prefix (e.g. ",\"elo\":") then the integer v. */
+void buf_json_field_int(struct buf *b, const char *prefix, long long v);
 
 #endif

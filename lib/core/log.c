@@ -98,10 +98,15 @@ static void line_begin(char *line, size_t cap, size_t *pos, int level)
 	put_raw(line, cap, pos, pid);
 }
 
-static void line_end(char *line, size_t cap, size_t *pos)
+static void line_close(char *line, size_t cap, size_t *pos)
 {
 	put_raw(line, cap, pos, "}");
 	line[(*pos)++] = '\n';
+}
+
+static void line_end(char *line, size_t cap, size_t *pos)
+{
+	line_close(line, cap, pos);
 	log_flush(); /* keep the order of lines */
 	ssize_t w = write(STDERR_FILENO, line, *pos);
 	(void)w;
@@ -145,8 +150,7 @@ static void request_line_end(char *line, size_t cap, size_t *pos)
 		line_end(line, cap, pos);
 		return;
 	}
-	put_raw(line, cap, pos, "}");
-	line[(*pos)++] = '\n';
+	line_close(line, cap, pos);
 	if (req_len + *pos > REQ_BUF_MAX) /* a request line is < 1 KiB: it always fits after a flush */
 		log_flush();
 	memcpy(req_buf + req_len, line, *pos);

@@ -103,11 +103,9 @@ enum rp_err response_json(struct response *res, int status, struct json_object *
 	if (s != NULL)
 		buf_append(&res->body, s, len);
 	json_object_put(o);
-	if (s == NULL || res->body.failed)
+	if (s == NULL)
 		return RP_ENOMEM;
-	res->status = status;
-	res->content_type = "application/json; charset=utf-8";
-	return RP_OK;
+	return response_json_written(res, status);
 }
 
 enum rp_err response_json_written(struct response *res, int status)

@@ -452,8 +452,7 @@ void board_entry_write(struct buf *b, const struct board_entry *e)
 {
 	char rate[16];
 	board_win_rate(rate, sizeof(rate), e->wins, e->games);
-	buf_puts(b, "{\"rank\":");
-	buf_json_int(b, e->rank);
+	buf_json_field_int(b, "{\"rank\":", e->rank);
 	buf_puts(b, ",\"playerId\":");
 	buf_json_string(b, e->player_id);
 	buf_puts(b, ",\"username\":");
@@ -462,19 +461,13 @@ void board_entry_write(struct buf *b, const struct board_entry *e)
 	buf_json_string_or_null(b, e->display_name);
 	buf_puts(b, ",\"countryCode\":");
 	buf_json_string_or_null(b, e->country_code);
-	buf_puts(b, ",\"elo\":");
-	buf_json_int(b, e->elo);
-	buf_puts(b, ",\"gamesPlayed\":");
-	buf_json_int(b, e->games);
-	buf_puts(b, ",\"wins\":");
-	buf_json_int(b, e->wins);
-	buf_puts(b, ",\"losses\":");
-	buf_json_int(b, e->losses);
-	buf_puts(b, ",\"draws\":");
-	buf_json_int(b, e->draws);
+	buf_json_field_int(b, ",\"elo\":", e->elo);
+	buf_json_field_int(b, ",\"gamesPlayed\":", e->games);
+	buf_json_field_int(b, ",\"wins\":", e->wins);
+	buf_json_field_int(b, ",\"losses\":", e->losses);
+	buf_json_field_int(b, ",\"draws\":", e->draws);
 	buf_puts(b, ",\"winRate\":");
 	buf_puts(b, rate);
-	buf_puts(b, ",\"change\":");
-	buf_json_int(b, e->change);
+	buf_json_field_int(b, ",\"change\":", e->change);
 	buf_puts(b, "}");
 }

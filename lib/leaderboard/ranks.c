@@ -509,7 +509,7 @@ enum rp_err ranks_position_after(struct app *app, const struct board_id *b, int 
 	"local z = p .. 'z:' .. ARGV[1] .. ':' .. ARGV[2] "
 
 /* ARGV: season, scope, start, stop, seq key → {e, 1, total, seq, id, entry, ...} */
-static const char page_script[] =
+static const char page_lua[] =
 	READ_PROLOGUE
 	"local ids = redis.call('ZRANGE', z, ARGV[3], ARGV[4]) "
 	"local out = {e, 1, redis.call('ZCARD', z), redis.call('GET', ARGV[5]) or ''} "
@@ -522,7 +522,7 @@ static const char page_script[] =
 /* ARGV: season, scope, player, radius, seq key → {e, 1, total, seq, first, id, entry, ...}:
  * 2·radius+1 entries from rank−radius (or the top); first is -1 when the
  * player is not on the board. */
-static const char around_script[] =
+static const char around_lua[] =
 	READ_PROLOGUE
 	"local out = {e, 1, redis.call('ZCARD', z), redis.call('GET', ARGV[5]) or '', -1} "
 	"local r = redis.call('ZRANK', z, ARGV[3]) "
@@ -537,7 +537,7 @@ static const char around_script[] =
 
 /* ARGV: "all-time", "global", player, seq key → {e, 1, entry, global rank, country rank, seq};
  * ranks are -1 when absent, entry '' when the player has none. */
-static const char player_script[] =
+static const char player_lua[] =
 	READ_PROLOGUE
 	"local ent = redis.call('HGET', p .. 'e:' .. ARGV[1], ARGV[3]) "
 	"if not ent then return {e, 1, ''} end "
@@ -547,12 +547,25 @@ static const char player_script[] =
 	"if cc ~= '' then c = redis.call('ZRANK', p .. 'z:' .. ARGV[1] .. ':cc:' .. cc, ARGV[3]) end "
 	"return {e, 1, ent, g or -1, c or -1, redis.call('GET', ARGV[4]) or ''}";
 
-static void scope_of(const struct board_id *b, char *buf, size_t n)
+/* Loaded once per worker, then called by SHA1 (rcache_eval). */
+static struct rcache_script page_script = {page_lua, ""};
+static struct rcache_script around_script = {around_lua, ""};
+static struct rcache_script player_script = {player_lua, ""};
+
+/* The board's scope and seq key, as the page and around scripts take them. */
+struct board_args {
+	char scope[16];
+	char seqkey[160];
+};
+
+static void board_args_of(const struct board_id *b, struct board_args *k)
 {
+	char chan[120];
 	if (b->country[0])
-		snprintf(buf, n, "cc:%s", b->country);
+		snprintf(k->scope, sizeof(k->scope), "cc:%s", b->country);
 	else
-		snprintf(buf, n, "global");
+		snprintf(k->scope, sizeof(k->scope), "global");
+	snprintf(k->seqkey, sizeof(k->seqkey), "seq:%s", board_channel(b, chan, sizeof(chan)));
 }
 
 /*
@@ -560,18 +573,12 @@ static void scope_of(const struct board_id *b, char *buf, size_t n)
  * group is ready; RP_EUNAVAIL when Redis cannot answer or the group is
  * missing (its build is scheduled) — the caller falls back to PostgreSQL.
  */
-static enum rp_err read_script(struct app *app, const struct board_id *b, const char *body,
-			       int argc, const char **args, redisReply **reply)
+static enum rp_err read_script(struct app *app, const struct board_id *b,
+			       struct rcache_script *script, int argc, const char **args,
+			       redisReply **reply)
 {
-	static struct rcache_script scripts[3]; /* page, around, player: SHA1s per worker */
-	struct rcache_script *script = NULL;
-	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]) && script == NULL; i++)
-		if (scripts[i].body == NULL || scripts[i].body == body) {
-			scripts[i].body = body;
-			script = &scripts[i];
-		}
 	enum rp_err err;
-	redisReply *r = script != NULL ? rcache_eval(app->redis, &err, script, argc, args) : NULL;
+	redisReply *r = rcache_eval(app->redis, &err, script, argc, args);
 	if (r == NULL)
 		return RP_EUNAVAIL;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
@@ -591,14 +598,12 @@ static enum rp_err read_script(struct app *app, const struct board_id *b, const 
 	return RP_OK;
 }
 
-/* A board's seq from a script ('' = no message yet: 0, as GET of a missing key). */
-static long long seq_of(const redisReply *r)
-{
-	return r->type == REDIS_REPLY_STRING && r->len > 0 ? atoll(r->str) : 0;
-}
-
-/* Entries from (id, entry) pairs starting at element k. RP_ECONFLICT when one is missing. */
-static enum rp_err pairs_to_page(struct arena *a, const redisReply *r, size_t k, long first_rank,
+/*
+ * A page script's reply ({e, 1, total, seq, ...}): the (id, entry) pairs from
+ * element k, ranked from first_rank, with the board's total and seq (a seq
+ * of '' — no message yet — reads as 0). RP_ECONFLICT when an entry is missing.
+ */
+static enum rp_err reply_to_page(struct arena *a, const redisReply *r, size_t k, long first_rank,
 				 struct board_page *out)
 {
 	size_t n = (r->elements - k) / 2;
@@ -616,28 +621,26 @@ static enum rp_err pairs_to_page(struct arena *a, const redisReply *r, size_t k,
 			return RP_ECONFLICT; /* Redis lost an entry: answer from PostgreSQL */
 		out->count++;
 	}
+	out->total = reply_int(r->element[2]);
+	out->seq = reply_int(r->element[3]);
+	out->cached = true;
 	return RP_OK;
 }
 
 enum rp_err ranks_read_page(struct app *app, struct arena *a, const struct board_id *b,
 			    long offset, int limit, struct board_page *out)
 {
-	char scope[16], start[24], stop[24], seqkey[160], chan[120];
-	scope_of(b, scope, sizeof(scope));
+	struct board_args k;
+	char start[24], stop[24];
+	board_args_of(b, &k);
 	snprintf(start, sizeof(start), "%ld", offset);
 	snprintf(stop, sizeof(stop), "%ld", offset + limit - 1);
-	snprintf(seqkey, sizeof(seqkey), "seq:%s", board_channel(b, chan, sizeof(chan)));
-	const char *args[] = {b->season, scope, start, stop, seqkey};
+	const char *args[] = {b->season, k.scope, start, stop, k.seqkey};
 	redisReply *r;
-	enum rp_err err = read_script(app, b, page_script, 5, args, &r);
+	enum rp_err err = read_script(app, b, &page_script, 5, args, &r);
 	if (err != RP_OK)
 		return err;
-	err = r->elements >= 4 ? pairs_to_page(a, r, 4, offset + 1, out) : RP_EUNAVAIL;
-	if (err == RP_OK) {
-		out->total = reply_int(r->element[2]);
-		out->seq = seq_of(r->element[3]);
-		out->cached = true;
-	}
+	err = r->elements >= 4 ? reply_to_page(a, r, 4, offset + 1, out) : RP_EUNAVAIL;
 	freeReplyObject(r);
 	return err;
 }
@@ -646,13 +649,13 @@ enum rp_err ranks_read_around(struct app *app, struct arena *a, const struct boa
 			      const char *player_id, int radius, struct board_page *out,
 			      struct board_entry *me)
 {
-	char scope[16], rad[16], seqkey[160], chan[120];
-	scope_of(b, scope, sizeof(scope));
+	struct board_args k;
+	char rad[16];
+	board_args_of(b, &k);
 	snprintf(rad, sizeof(rad), "%d", radius);
-	snprintf(seqkey, sizeof(seqkey), "seq:%s", board_channel(b, chan, sizeof(chan)));
-	const char *args[] = {b->season, scope, player_id, rad, seqkey};
+	const char *args[] = {b->season, k.scope, player_id, rad, k.seqkey};
 	redisReply *r;
-	enum rp_err err = read_script(app, b, around_script, 5, args, &r);
+	enum rp_err err = read_script(app, b, &around_script, 5, args, &r);
 	if (err != RP_OK)
 		return err;
 	long long first = r->elements >= 5 ? reply_int(r->element[4]) : -2;
@@ -661,11 +664,8 @@ enum rp_err ranks_read_around(struct app *app, struct arena *a, const struct boa
 	else if (first < 0)
 		err = RP_ENOTFOUND;
 	else
-		err = pairs_to_page(a, r, 5, (long)first + 1, out);
+		err = reply_to_page(a, r, 5, (long)first + 1, out);
 	if (err == RP_OK) {
-		out->total = reply_int(r->element[2]);
-		out->seq = seq_of(r->element[3]);
-		out->cached = true;
 		err = RP_ECONFLICT;
 		for (int i = 0; i < out->count; i++)
 			if (strcmp(out->entries[i].player_id, player_id) == 0) {
@@ -685,7 +685,7 @@ enum rp_err ranks_read_player(struct app *app, struct arena *a, const char *play
 	board_id_init(&b, PERIOD_ALL, NULL, NULL);
 	const char *args[] = {b.season, "global", player_id, "seq:leaderboard"};
 	redisReply *r;
-	enum rp_err err = read_script(app, &b, player_script, 4, args, &r);
+	enum rp_err err = read_script(app, &b, &player_script, 4, args, &r);
 	if (err != RP_OK)
 		return err;
 	memset(e, 0, sizeof(*e));
@@ -697,7 +697,7 @@ enum rp_err ranks_read_player(struct app *app, struct arena *a, const char *play
 		long long g = reply_int(r->element[3]), c = reply_int(r->element[4]);
 		*global_rank = g >= 0 ? (long)g + 1 : -1;
 		*country_rank = c >= 0 ? (long)c + 1 : -1;
-		*seq = seq_of(r->element[5]);
+		*seq = reply_int(r->element[5]); /* '' (no message yet) reads as 0 */
 	}
 	freeReplyObject(r);
 	return err;
