@@ -3,6 +3,8 @@
  */
 #include "cache/redis.h"
 
+#include <errno.h>
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,23 @@ static void failed(struct rcache *rc, const char *why)
 	metrics_count(rc->metrics, MC_REDIS_ERRORS);
 }
 
+/*
+ * A command failed on an established connection. When the server had
+ * closed it (a Redis restart while this worker was idle), the next command
+ * connects again at once: backing off would fail every other Redis call of
+ * the request in hand (unnumbered realtime messages, a needless cache
+ * rebuild). Timeouts and other errors back off as connect failures do.
+ */
+static void command_failed(struct rcache *rc)
+{
+	int e = errno;
+	bool closed = rc->ctx->err == REDIS_ERR_EOF ||
+		      (rc->ctx->err == REDIS_ERR_IO && (e == EPIPE || e == ECONNRESET));
+	failed(rc, rc->ctx->errstr[0] ? rc->ctx->errstr : "I/O error");
+	if (closed)
+		backoff_succeeded(&rc->backoff);
+}
+
 static enum rp_err rcache_ensure(struct rcache *rc)
 {
 	if (rc->ctx != NULL)
@@ -115,7 +134,7 @@ redisReply *rcache_command(struct rcache *rc, enum rp_err *err, int argc, const 
 		return NULL;
 	redisReply *r = redisCommandArgv(rc->ctx, argc, argv, argvlen);
 	if (r == NULL) {
-		failed(rc, rc->ctx->errstr[0] ? rc->ctx->errstr : "I/O error");
+		command_failed(rc);
 		*err = RP_EUNAVAIL;
 		return NULL;
 	}
@@ -192,8 +211,8 @@ enum rp_err rcache_pipeline(struct rcache *rc, size_t n, const struct rcache_cmd
 	for (size_t i = 0; i < n; i++) {
 		void *r = NULL;
 		if (redisGetReply(rc->ctx, &r) != REDIS_OK || r == NULL) {
+			command_failed(rc); /* first: it reads errno */
 			rcache_free_replies(i, replies);
-			failed(rc, rc->ctx->errstr[0] ? rc->ctx->errstr : "I/O error");
 			return RP_EUNAVAIL;
 		}
 		replies[i] = r;
