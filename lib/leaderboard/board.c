@@ -318,8 +318,13 @@ enum rp_err board_rank_of(struct app *app, struct arena *a, const struct board_i
 		*out = page.entries[0];
 		return RP_OK;
 	}
-	const char *params[] = {b->season, player_id};
-	PGresult *r = db_query(app->db, STMT_BOARD_ENTRY_OF, params, &err);
+	/* Redis knows the rank: the entry alone; else the entry with its rank */
+	long pos;
+	bool cached = ranks_position_of(app, b, player_id, &pos) == RP_OK;
+	const char *params[] = {b->season, player_id, cc};
+	PGresult *r = db_query(app->db, cached ? STMT_BOARD_ENTRY_OF
+					  : cc != NULL ? STMT_BOARD_ENTRY_RANK_CC : STMT_BOARD_ENTRY_RANK,
+			       params, &err);
 	if (r == NULL)
 		return err;
 	if (PQntuples(r) != 1 || (cc != NULL && (PQgetisnull(r, 0, E_COUNTRY) ||
@@ -328,28 +333,8 @@ enum rp_err board_rank_of(struct app *app, struct arena *a, const struct board_i
 		return RP_ENOTFOUND;
 	}
 	decode(a, r, 0, out);
+	out->rank = cached ? pos + 1 : atol(PQgetvalue(r, 0, E_COUNT));
 	PQclear(r);
-	long pos;
-	err = ranks_position_of(app, b, player_id, &pos);
-	if (err == RP_OK) {
-		out->rank = pos + 1;
-		return RP_OK;
-	}
-	char e[16], m[24];
-	snprintf(e, sizeof(e), "%d", out->elo);
-	snprintf(m, sizeof(m), "%lld", out->reached_ms);
-	PGresult *rr;
-	if (cc != NULL) {
-		const char *p2[] = {b->season, e, m, player_id, cc};
-		rr = db_query(app->db, STMT_BOARD_RANK_OF_CC, p2, &err);
-	} else {
-		const char *p2[] = {b->season, e, m, player_id};
-		rr = db_query(app->db, STMT_BOARD_RANK_OF, p2, &err);
-	}
-	if (rr == NULL)
-		return err;
-	out->rank = atol(PQgetvalue(rr, 0, 0));
-	PQclear(rr);
 	return RP_OK;
 }
 

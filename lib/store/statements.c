@@ -76,6 +76,30 @@
 	"::bigint * interval '1 millisecond' OR (le.reached_at = timestamptz 'epoch' + " R          \
 	"::bigint * interval '1 millisecond' AND le.player_id > " I "::uuid))"
 
+/*
+ * The rank of entry le on its board (migration 0005): 1 + the entries ahead
+ * of it, counted as (a) higher elo from board_elo_counts, (b) same elo,
+ * earlier UTC day from board_tie_counts, both corrected by the moves not
+ * folded yet, and (c) same elo, same day, earlier (reached_at, id) by an
+ * index range. O(distinct elos + one day's arrivals at one elo), not
+ * O(rank). CC: the board's country_code in the counts ('' global); NEW_CC,
+ * OLD_CC, X_CC: the move and entry filters for a country board ("" global).
+ */
+#define MOVE_AHEAD(SIDE, CC)                                                                  \
+	"CASE WHEN (m." SIDE "_elo > le.elo OR (m." SIDE "_elo = le.elo AND m." SIDE             \
+	"_day < board_day(le.reached_at))) " CC "THEN 1 ELSE 0 END"
+#define RANK_OF(CC, NEW_CC, OLD_CC, X_CC)                                                           \
+	"1 + coalesce((SELECT sum(c.n) FROM board_elo_counts c WHERE c.season_id = le.season_id " \
+	"AND c.country_code = " CC " AND c.elo > le.elo), 0) "                                   \
+	"+ coalesce((SELECT sum(t.n) FROM board_tie_counts t WHERE t.season_id = le.season_id "  \
+	"AND t.country_code = " CC " AND t.elo = le.elo AND t.day < board_day(le.reached_at)), 0) " \
+	"+ coalesce((SELECT sum(" MOVE_AHEAD("new", NEW_CC) " - " MOVE_AHEAD("old", OLD_CC) ") "   \
+	"FROM board_moves m WHERE m.season_id = le.season_id), 0) "                               \
+	"+ (SELECT count(*) FROM leaderboard_entries x WHERE x.season_id = le.season_id "        \
+	"AND x.is_active " X_CC "AND x.elo = le.elo "                                           \
+	"AND x.reached_at >= board_day(le.reached_at)::timestamp AT TIME ZONE 'UTC' "              \
+	"AND (x.reached_at, x.player_id) < (le.reached_at, le.player_id))"
+
 #define WINDOW_FROM                                                                       \
 	" FROM rating_events re JOIN players p ON p.id = re.player_id "                    \
 	"WHERE re.season_id = 'all-time' AND re.created_at >= $1::timestamptz AND p.is_active " \
@@ -359,22 +383,17 @@ static const struct statement statements[STMT_MAX] = {
 	[STMT_BOARD_NEAR_AHEAD_CC] = {"board_near_ahead_cc", NEAR_AHEAD("AND le.country_code = $6 "), 6},
 	[STMT_BOARD_NEAR_BEHIND] = {"board_near_behind", NEAR_BEHIND(""), 5},
 	[STMT_BOARD_NEAR_BEHIND_CC] = {"board_near_behind_cc", NEAR_BEHIND("AND le.country_code = $6 "), 6},
-	/* 1 + the rows ahead: two index-only range counts (higher elo; same elo, earlier) */
-	[STMT_BOARD_RANK_OF] = {"board_rank_of",
-				"SELECT 1 + (SELECT count(*) FROM leaderboard_entries le "
-				"WHERE le.season_id = $1 AND le.is_active AND le.elo > $2::int) "
-				"+ (SELECT count(*) FROM leaderboard_entries le "
-				"WHERE le.season_id = $1 AND le.is_active AND le.elo = $2::int AND "
-				SAME_ELO_AHEAD("$3", "$4") ")",
-				4},
-	[STMT_BOARD_RANK_OF_CC] = {"board_rank_of_cc",
-				   "SELECT 1 + (SELECT count(*) FROM leaderboard_entries le "
-				   "WHERE le.season_id = $1 AND le.is_active AND le.country_code = $5 "
-				   "AND le.elo > $2::int) "
-				   "+ (SELECT count(*) FROM leaderboard_entries le "
-				   "WHERE le.season_id = $1 AND le.is_active AND le.country_code = $5 "
-				   "AND le.elo = $2::int AND " SAME_ELO_AHEAD("$3", "$4") ")",
-				   5},
+	/* the entry of player $2 and its rank (RANK_OF, migration 0005) */
+	[STMT_BOARD_ENTRY_RANK] = {"board_entry_rank",
+				   "SELECT " ENTRY_COLS ", " RANK_OF("''", "", "", "") BOARD_FROM
+				   "AND le.player_id = $2",
+				   2},
+	[STMT_BOARD_ENTRY_RANK_CC] = {"board_entry_rank_cc",
+				      "SELECT " ENTRY_COLS ", "
+				      RANK_OF("$3::bpchar", "AND m.new_cc = $3::bpchar ",
+					      "AND m.old_cc = $3::bpchar ", "AND x.country_code = $3::bpchar ")
+				      BOARD_FROM "AND le.player_id = $2 AND le.country_code = $3::bpchar",
+				      3},
 	[STMT_BOARD_ENTRY_OF] = {"board_entry_of",
 				 "SELECT " ENTRY_COLS BOARD_FROM "AND le.player_id = $2", 2},
 	/* rebuild: entries (ENTRY_COLS + the player's record) in player id order */

@@ -10,7 +10,9 @@
 #   * replaying all matches in event order with the Perl reference gives
 #     every stored before/after/K;
 #   * match_results before/after equal the events; the deltas add up;
-#   * the (warm, incrementally updated) Redis country board has PostgreSQL's order.
+#   * the (warm, incrementally updated) Redis country board has PostgreSQL's order;
+#   * the board rank counts (migration 0005), folded by a concurrent session
+#     while the results commit, equal a GROUP BY over the entries.
 
 use strict;
 use warnings;
@@ -95,12 +97,16 @@ for my $i (0 .. $#jobs) {
 my @ok = grep { defined $_->{id} } @jobs;
 is(scalar @ok, $MATCHES, "$MATCHES matches created");
 
+# a session folding the board moves into the counts while results append them
+my $folder = Stack::psql_bg('DO $$ BEGIN FOR i IN 1..200 LOOP PERFORM board_moves_fold(true); '
+	. 'COMMIT; PERFORM pg_sleep(0.01); END LOOP; END $$');
 my $t0 = time;
 my ($reported, $max2) = run_pool([ map { [ POST => "/api/matches/$_->{id}/result",
 	{ player1Score => $_->{s1}, player2Score => $_->{s2} } ] } @ok ], $LANES);
 diag sprintf '%d results reported by %d concurrent clients (max in flight %d) in %ds', scalar @ok, $LANES, $max2, time - $t0;
 cmp_ok($max2, '>=', 16, 'at least 16 requests were in flight at once');
 codes_ok($reported, 200, 'report');
+is(Stack::wait_pid($folder, 30), 0, 'the concurrent folder ran to the end');
 
 # ------------------------------------------------------------- the database
 
@@ -192,5 +198,12 @@ my $j = J($tx) // {};
 is($j->{total}, scalar @pg, 'board total = PostgreSQL count');
 is_deeply([ map { "$_->{playerId}:$_->{elo}" } @{ $j->{entries} // [] } ], \@pg,
 	'board order (served from Redis) = PostgreSQL order');
+
+# rank counts: exact with the moves left, and after folding them
+my ($missing, $extra) = Stack::board_counts_drift();
+is("$missing/$extra", '0/0', 'board rank counts + unfolded moves = the entries');
+Stack::psql('SELECT board_moves_fold(true)');
+my @after = Stack::board_counts_drift();
+is(join('/', @after), '0/0/0', 'after a fold: no moves left, counts = the entries');
 
 done_testing;

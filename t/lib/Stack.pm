@@ -316,6 +316,37 @@ sub run_cmd {
 	return _run($cmd, $stdin);
 }
 
+# board_counts_drift(): (missing, extra, moves) — the board rank counts of
+# migration 0005 (board_tie_counts plus the unfolded board_moves) against a
+# GROUP BY over leaderboard_entries: cells (season, board, elo, UTC day) the
+# counts lack or get wrong, cells they have that the entries do not, and
+# the moves not folded yet. (0, 0, x) when the counts are exact.
+sub board_counts_drift {
+	my $r = psql(<<'SQL');
+WITH truth AS (
+  SELECT season_id, '' AS cc, elo, board_day(reached_at) AS day, count(*) AS n
+    FROM leaderboard_entries WHERE is_active GROUP BY 1, 2, 3, 4
+  UNION ALL
+  SELECT season_id, country_code, elo, board_day(reached_at), count(*)
+    FROM leaderboard_entries WHERE is_active AND country_code IS NOT NULL GROUP BY 1, 2, 3, 4),
+m AS (SELECT * FROM board_moves),
+d AS (SELECT season_id, '' AS cc, new_elo AS elo, new_day AS day, 1 AS n FROM m WHERE new_elo IS NOT NULL
+  UNION ALL SELECT season_id, new_cc, new_elo, new_day, 1 FROM m WHERE new_elo IS NOT NULL AND new_cc IS NOT NULL
+  UNION ALL SELECT season_id, '', old_elo, old_day, -1 FROM m WHERE old_elo IS NOT NULL
+  UNION ALL SELECT season_id, old_cc, old_elo, old_day, -1 FROM m WHERE old_elo IS NOT NULL AND old_cc IS NOT NULL
+  UNION ALL SELECT season_id, country_code, elo, day, n FROM board_tie_counts),
+kept AS (SELECT season_id, cc, elo, day, sum(n) AS n FROM d GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0),
+per_elo AS (SELECT season_id, country_code, elo, sum(n) AS n FROM board_tie_counts GROUP BY 1, 2, 3
+  HAVING sum(n) <> 0)
+SELECT (SELECT count(*) FROM (SELECT * FROM truth EXCEPT SELECT * FROM kept) a) || '|'
+    || ((SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM truth) b)
+        + (SELECT count(*) FROM ((SELECT * FROM per_elo EXCEPT SELECT * FROM board_elo_counts)
+           UNION ALL (SELECT * FROM board_elo_counts WHERE n <> 0 EXCEPT SELECT * FROM per_elo)) c))
+    || '|' || (SELECT count(*) FROM board_moves)
+SQL
+	return split /\|/, $r;
+}
+
 # psql_bg($sql): run SQL in a background psql session (as the stack user,
 # output discarded); returns its pid.  Reap it with wait_pid($pid).
 sub psql_bg {

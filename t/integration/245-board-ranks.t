@@ -1,0 +1,133 @@
+#!/usr/bin/perl
+# 245-board-ranks.t — ranks from PostgreSQL come from counts kept by
+# triggers (migration 0005), not from counting the rows ahead. With Redis
+# down, every test player's globalRank / countryRank (stats) and the ranks
+# on its around-me page equal a row_number() over the board in PostgreSQL,
+# both while moves are still unfolded and after folding them:
+#   * ties on purpose: equal elo on the same UTC day (ordered by reached_at,
+#     then id), equal elo on earlier days, on later days;
+#   * results (elo and reached_at move), a country change (the player leaves
+#     one country board, joins another, keeps its global place), a
+#     deactivation (leaves every board), a reactivation by SQL;
+#   * the counts equal a GROUP BY over the entries throughout.
+
+use strict;
+use warnings;
+use Test::More;
+use Stack;
+
+plan skip_all => 'no stack: RP_STACK_ENV does not describe a running stack (run make test)'
+	unless Stack::available();
+
+sub api { Stack::T::call(@_) }
+sub J   { Stack::T::body_json(@_) }
+
+my ($CC, $CC2) = ('LR', 'LS');
+END { Stack::start_service('redis') if Stack::available() && !Stack::service_pid('redis') }
+
+my ($admin, @P) = Stack::T::setup_players(prefix => 't245', n => 24, country => $CC,
+	addr => '127.0.4.245', retire => 1);
+my $ADM = Stack::T::make_admin($admin);
+my $idlist = join ',', map { "'$_->{id}'" } @P;
+
+# ties: P0..P3 at 1300 on one day (P0, P1 at the same instant: by id), P4 at
+# 1300 a day earlier, P5 a day later; P6..P8 at 1250 on three days
+my @fixed = ([ 0, 1300, '2025-03-02 10:00:00+00' ], [ 1, 1300, '2025-03-02 10:00:00+00' ],
+	[ 2, 1300, '2025-03-02 09:00:00+00' ], [ 3, 1300, '2025-03-02 23:59:59.999+00' ],
+	[ 4, 1300, '2025-03-01 12:00:00+00' ], [ 5, 1300, '2025-03-03 00:00:00+00' ],
+	[ 6, 1250, '2025-03-01 00:00:00+00' ], [ 7, 1250, '2025-03-02 00:00:00+00' ],
+	[ 8, 1250, '2025-03-03 00:00:00+00' ]);
+Stack::psql(join '', map {
+	my ($i, $elo, $at) = @$_;
+	"UPDATE players SET elo = $elo, peak_elo = greatest($elo, 1200), lowest_elo = least($elo, 1200) "
+		. "WHERE id = '$P[$i]{id}'; UPDATE leaderboard_entries SET elo = $elo, reached_at = '$at' "
+		. "WHERE player_id = '$P[$i]{id}' AND season_id = 'all-time';"
+} @fixed);
+Stack::T::invalidate_boards();
+
+# results among P10..P23
+for my $g ([ 10, 11, 1, 0 ], [ 12, 13, 0, 2 ], [ 14, 15, 1, 1 ], [ 16, 10, 0, 1 ], [ 17, 18, 3, 2 ],
+	[ 19, 20, 1, 0 ], [ 21, 22, 2, 2 ], [ 23, 12, 1, 0 ]) {
+	my ($i, $j, $s1, $s2) = @$g;
+	my $tx = api(POST => '/api/matches', token => $ADM, json => { player1Id => $P[$i]{id}, player2Id => $P[$j]{id} });
+	my $mid = (J($tx) // {})->{id} // 'none';
+	$tx = api(POST => "/api/matches/$mid/result", token => $ADM, json => { player1Score => $s1, player2Score => $s2 });
+	is($tx->res->code, 200, "result P$i v P$j") or diag($tx->res->body);
+}
+# P9 moves to another country; P20 leaves; P21 is back by SQL after leaving
+is(api(PATCH => "/api/players/$P[9]{id}", token => $ADM, json => { countryCode => $CC2 })->res->code, 200,
+	'country change');
+is(api(DELETE => "/api/players/$P[20]{id}", token => $ADM)->res->code, 204, 'deactivation');
+Stack::psql("UPDATE leaderboard_entries SET is_active = false WHERE player_id = '$P[21]{id}'; "
+	. "UPDATE leaderboard_entries SET is_active = true WHERE player_id = '$P[21]{id}'");
+
+# the reference: row_number() over each board, in the total order
+sub reference {
+	my %r;
+	for my $row (Stack::psql(<<"SQL")) {
+SELECT player_id || '|' || g || '|' || coalesce(c::text, '') FROM (
+  SELECT player_id, row_number() OVER (ORDER BY elo DESC, reached_at, player_id) AS g,
+         CASE WHEN country_code IS NOT NULL THEN row_number() OVER (PARTITION BY country_code
+              ORDER BY elo DESC, reached_at, player_id) END AS c
+  FROM leaderboard_entries WHERE season_id = 'all-time' AND is_active) b
+WHERE player_id IN ($idlist)
+SQL
+		my ($id, $g, $c) = split /\|/, $row, -1;
+		$r{$id} = [ $g, $c eq '' ? undef : $c ];
+	}
+	return \%r;
+}
+
+# with Redis down: ranks of every test player from stats and around-me
+sub check_ranks {
+	my ($label) = @_;
+	my $ref = reference();
+	is(scalar keys %$ref, @P - 1, "$label: every test player but the deactivated one is on the board");
+	my @bad;
+	for my $i (0 .. $#P) {
+		my $id = $P[$i]{id};
+		my $tx = api(GET => "/api/players/$id/stats?_=" . rand());
+		if (!$ref->{$id}) {
+			push @bad, "P$i: stats of a deactivated player answer " . ($tx->res->code // 0)
+				unless ($tx->res->code // 0) == 404;
+			next;
+		}
+		my $s = J($tx) // {};
+		my ($g, $c) = @{ $ref->{$id} };
+		push @bad, "P$i stats: global " . ($s->{globalRank} // 'null') . " want $g"
+			unless ($s->{globalRank} // -1) == $g;
+		push @bad, "P$i stats: country " . ($s->{countryRank} // 'null') . " want $c"
+			unless ($s->{countryRank} // -1) == $c;
+		my $cc = $i == 9 ? $CC2 : $CC;
+		my $a = J(api(GET => "/api/leaderboards/around/$id?scope=country&country=$cc&radius=2&_=" . rand())) // {};
+		push @bad, "P$i around: rank " . ($a->{player}{rank} // 'null') . " want $c"
+			unless ($a->{player}{rank} // -1) == $c;
+		my $ga = J(api(GET => "/api/leaderboards/around/$id?radius=1&_=" . rand())) // {};
+		push @bad, "P$i around global: rank " . ($ga->{player}{rank} // 'null') . " want $g"
+			unless ($ga->{player}{rank} // -1) == $g;
+	}
+	is(scalar @bad, 0, "$label: stats and around-me ranks equal the reference") or diag explain \@bad;
+}
+
+my ($missing, $extra, $moves) = Stack::board_counts_drift();
+is("$missing/$extra", '0/0', 'counts + moves = the entries');
+cmp_ok($moves, '>', 0, 'moves are waiting to be folded');
+
+ok(Stack::stop_service('redis'), 'redis stopped');
+check_ranks('unfolded moves');
+Stack::psql('SELECT board_moves_fold(true)');
+is(join('/', Stack::board_counts_drift()), '0/0/0', 'folded: counts = the entries, no moves left');
+check_ranks('folded');
+# one more result and a tie made by SQL after the fold: counts + new moves
+my $tx = api(POST => '/api/matches', token => $ADM, json => { player1Id => $P[4]{id}, player2Id => $P[6]{id} });
+my $mid = (J($tx) // {})->{id} // 'none';
+is(api(POST => "/api/matches/$mid/result", token => $ADM, json => { player1Score => 0, player2Score => 1 })->res->code,
+	200, 'a result with Redis down');
+Stack::psql("UPDATE leaderboard_entries SET elo = 1300, reached_at = '2025-03-02 10:00:00+00' "
+	. "WHERE player_id = '$P[8]{id}' AND season_id = 'all-time'");
+check_ranks('folded counts and new moves');
+ok(Stack::start_service('redis'), 'redis started');
+Stack::T::invalidate_boards();
+is(join('/', (Stack::board_counts_drift())[0, 1]), '0/0', 'counts + moves = the entries at the end');
+
+done_testing;
