@@ -15,7 +15,7 @@ GIT_REV  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
-CPPFLAGS += -Ilib -I. -Ibuild/gen -D_POSIX_C_SOURCE=200809L -DRP_GIT_REV='"$(GIT_REV)"' \
+CPPFLAGS += -Ilib -I. -Ibuild/gen -D_POSIX_C_SOURCE=200809L \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -34,12 +34,21 @@ SAN_LIB   = $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC)) build/asan/obj/gen/mig
 SAN_OBJ   = $(SAN_LIB) $(patsubst %.c,build/asan/obj/%.o,$(FCGI_SRC))
 UNIT_BIN  = $(patsubst t/unit/%.c,build/asan/t/unit/%,$(UNIT_SRC))
 
-.PHONY: all asan unit deps run test lint format bench clean
+.PHONY: all asan unit deps run test lint format bench clean FORCE
 all: build/rankpulse
 
 build/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 	@mkdir -p $(@D)
 	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+# the commit in `rankpulse --version`: rewritten only when HEAD moved, so an
+# incremental build recompiles main.c exactly then
+build/gen/git_rev.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define RP_GIT_REV "$(GIT_REV)"' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+build/obj/fcgi/main.o build/asan/obj/fcgi/main.o: build/gen/git_rev.h
+FORCE:
 
 build/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(@D)

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "git_rev.h"
 #include "fcgi/master.h"
 #include "api/app.h"
 #include "leaderboard/ranks.h"

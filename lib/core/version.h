@@ -2,8 +2,5 @@
 #define RP_CORE_VERSION_H
 
 #define RP_VERSION "0.1.0"
-#ifndef RP_GIT_REV
-#define RP_GIT_REV "unknown"
-#endif
 
 #endif
