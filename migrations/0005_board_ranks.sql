@@ -165,17 +165,33 @@ CREATE TRIGGER board_moves_delete AFTER DELETE ON leaderboard_entries
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION board_moves_deleted();
 
+-- Count every board again from the entries (the rank counts and, from
+-- them, board_sizes of 0004): after DML that bypassed the triggers (session_replication_role = replica, a data-only restore with
+-- triggers disabled). Writers of entries wait for it; readers do not.
+CREATE FUNCTION board_counts_rebuild() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    LOCK TABLE leaderboard_entries IN SHARE MODE;
+    PERFORM pg_advisory_xact_lock(hashtext('rankpulse.board_moves_fold'));
+    DELETE FROM board_moves;
+    DELETE FROM board_elo_counts;
+    DELETE FROM board_tie_counts;
+    DELETE FROM board_sizes;
+    INSERT INTO board_tie_counts (season_id, country_code, elo, day, n)
+        SELECT season_id, '', elo, board_day(reached_at), count(*) FROM leaderboard_entries
+            WHERE is_active GROUP BY season_id, elo, board_day(reached_at)
+        UNION ALL
+        SELECT season_id, country_code, elo, board_day(reached_at), count(*)
+            FROM leaderboard_entries WHERE is_active AND country_code IS NOT NULL
+            GROUP BY season_id, country_code, elo, board_day(reached_at);
+    INSERT INTO board_elo_counts (season_id, country_code, elo, n)
+        SELECT season_id, country_code, elo, sum(n) FROM board_tie_counts
+            GROUP BY season_id, country_code, elo;
+    INSERT INTO board_sizes (season_id, country_code, n)
+        SELECT season_id, country_code, sum(n) FROM board_elo_counts
+            GROUP BY season_id, country_code;
+END
+$$;
+
 -- the boards as they are now
-INSERT INTO board_elo_counts (season_id, country_code, elo, n)
-    SELECT season_id, '', elo, count(*) FROM leaderboard_entries WHERE is_active
-        GROUP BY season_id, elo
-    UNION ALL
-    SELECT season_id, country_code, elo, count(*) FROM leaderboard_entries
-        WHERE is_active AND country_code IS NOT NULL GROUP BY season_id, country_code, elo;
-INSERT INTO board_tie_counts (season_id, country_code, elo, day, n)
-    SELECT season_id, '', elo, board_day(reached_at), count(*) FROM leaderboard_entries
-        WHERE is_active GROUP BY season_id, elo, board_day(reached_at)
-    UNION ALL
-    SELECT season_id, country_code, elo, board_day(reached_at), count(*) FROM leaderboard_entries
-        WHERE is_active AND country_code IS NOT NULL
-        GROUP BY season_id, country_code, elo, board_day(reached_at);
+SELECT board_counts_rebuild();
