@@ -50,8 +50,8 @@
 #            couples rate and latency (>= 800/s with p99 < 50 ms); at 16
 #            connections and 800/s the queueing share is ~20 ms.
 #   fallback at the largest size only, with Redis stopped
-#            (scripts/stack.sh stop-service redis): top10 / stats / around
-#            from PostgreSQL (app server, unique parameter,
+#            (scripts/stack.sh stop-service redis): top10 / page / stats /
+#            around from PostgreSQL (app server, unique parameter,
 #            `wrk -c FALLBACK_CONNECTIONS`, default LAT_CONNECTIONS).
 #
 # Targets (the issue), at every size: uncached top-10 >= 50 % and
@@ -414,13 +414,13 @@ if has_phase fallback; then
 	sleep 1
 	HEALTH_DOWN=$(curl -s --max-time 5 "$BASE_URL/api/health" | sed -n 's/^{"status":"\([a-z]*\)".*/\1/p')
 	declare -A DOWN_FIRST=()
-	for e in top10 stats around; do
+	for e in top10 page stats around; do
 		# the first answer of each (a failure here is a finding, not a reason to stop)
 		DOWN_FIRST[$e]=$(curl -s -o "$WORK/fallback-$e.json" --max-time 60 \
 			-w '%{http_code} in %{time_total} s' "$NOCACHE_URL${PATHS[$e]//\{id\}/$ID0}") || true
 		say "[$N] Redis down, first $e: ${DOWN_FIRST[$e]}"
 	done
-	for e in top10 stats around; do
+	for e in top10 page stats around; do
 		CONNECTIONS=$FALLBACK_CONNECTIONS measure "$N.down.$e" "$NOCACHE_URL${PATHS[$e]}" \
 			--timeout 30s -s "$WORK/uniq.lua" -- "$WORK/ids-$N.txt"
 	done
@@ -579,22 +579,22 @@ if has_phase fallback; then
 	echo
 	echo "| target | rps | p50 | p99 | ratio vs Redis up | CPU µs per request |"
 	echo "|---|---:|---:|---:|---:|---|"
-	for e in top10 stats around; do
+	for e in top10 page stats around; do
 		if has_phase reads; then
-			line "$N.down.$e" "$(label "$e"), Redis down" "$N.app.$e"
+			line "$N.down.$e" "$(label "$e" "${PAGE_OFFSET[$N]}"), Redis down" "$N.app.$e"
 		else
-			line "$N.down.$e" "$(label "$e"), Redis down" ""
+			line "$N.down.$e" "$(label "$e" "${PAGE_OFFSET[$N]}"), Redis down" ""
 		fi
 	done
 	echo
 	echo "* first request of each with Redis down (player in the middle of the board):" \
-		"top-10 ${DOWN_FIRST[top10]}, stats ${DOWN_FIRST[stats]}, around-me ${DOWN_FIRST[around]}" \
+		"top-10 ${DOWN_FIRST[top10]}, page ${DOWN_FIRST[page]}, stats ${DOWN_FIRST[stats]}, around-me ${DOWN_FIRST[around]}" \
 		"(non-2xx answers are counted as errors in the table)."
 	echo
 	echo "| target | measured | result |"
 	echo "|---|---|---|"
-	for e in top10 stats around; do
-		row "Redis down: $(label "$e") p99 < $MAX_FALLBACK_P99_MS ms at $FALLBACK_CONNECTIONS connections" \
+	for e in top10 page stats around; do
+		row "Redis down: $(label "$e" "${PAGE_OFFSET[$N]}") p99 < $MAX_FALLBACK_P99_MS ms at $FALLBACK_CONNECTIONS connections" \
 			"$(med "$N.down.$e" p99) ms" \
 			"$(med "$N.down.$e" p99) < $MAX_FALLBACK_P99_MS && $(errs "$N.down.$e") == 0"
 	done

@@ -184,6 +184,51 @@ static enum rp_err window_page_pg(struct app *app, struct arena *a, const struct
 
 /* ---------------------------------------------------------------------- API */
 
+/*
+ * From this offset on, a PostgreSQL page starts from the entry found by the
+ * board counts (STMT_BOARD_LOCATE) instead of skipping `offset` index rows:
+ * below it the OFFSET (which joins every skipped row to its player) is
+ * cheaper than summing the counts.
+ */
+#define BOARD_LOCATE_FROM 200
+
+static enum rp_err near_rows(struct app *app, struct arena *a, const struct board_id *b,
+			     const struct board_entry *me, bool ahead, long n, struct board_page *out);
+
+/* the page of `limit` entries from 0-based position offset >= 1 */
+static enum rp_err page_after_position(struct app *app, struct arena *a, const struct board_id *b,
+				       long offset, int limit, struct board_page *out)
+{
+	char pos[24];
+	snprintf(pos, sizeof(pos), "%ld", offset - 1);
+	const char *params[] = {b->season, pos, b->country};
+	enum rp_err err;
+	PGresult *r = db_query(app->db, b->country[0] ? STMT_BOARD_LOCATE_CC : STMT_BOARD_LOCATE,
+			       params, &err);
+	if (r == NULL)
+		return err;
+	if (PQntuples(r) != 1) { /* past the end */
+		PQclear(r);
+		return RP_OK;
+	}
+	struct board_entry before = {
+		.elo = atoi(PQgetvalue(r, 0, 0)),
+		.reached_ms = atoll(PQgetvalue(r, 0, 1)),
+		.player_id = arena_strdup(a, PQgetvalue(r, 0, 2)),
+	};
+	PQclear(r);
+	if (before.player_id == NULL)
+		return RP_ENOMEM;
+	struct board_page rows;
+	if ((err = near_rows(app, a, b, &before, false, limit, &rows)) != RP_OK)
+		return err;
+	out->entries = rows.entries;
+	out->count = rows.count;
+	for (int i = 0; i < out->count; i++)
+		out->entries[i].rank = offset + 1 + i;
+	return RP_OK;
+}
+
 enum rp_err board_page_offset(struct app *app, struct arena *a, const struct board_id *b,
 			      long offset, int limit, struct board_page *out)
 {
@@ -205,6 +250,9 @@ enum rp_err board_page_offset(struct app *app, struct arena *a, const struct boa
 		return err;
 	if (is_window(b)) {
 		if ((err = window_page_pg(app, a, b, offset, limit, out)) != RP_OK)
+			return err;
+	} else if (offset >= BOARD_LOCATE_FROM) {
+		if ((err = page_after_position(app, a, b, offset, limit, out)) != RP_OK)
 			return err;
 	} else {
 		char off[24], lim[16];

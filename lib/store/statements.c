@@ -100,6 +100,41 @@
 	"AND x.reached_at >= board_day(le.reached_at)::timestamp AT TIME ZONE 'UTC' "              \
 	"AND (x.reached_at, x.player_id) < (le.reached_at, le.player_id))"
 
+/*
+ * The entry at 0-based position $2 of a board, found from the same counts
+ * (migration 0005): the elo whose entries cover the position (a running
+ * sum over board_elo_counts + moves), then the UTC day within that elo
+ * (board_tie_counts + moves), then an OFFSET within that day's arrivals at
+ * that elo. Returns elo, reached_at ms, player id; no row past the end.
+ * The deep pages of the PostgreSQL fallback start after it (NEAR_BEHIND).
+ */
+#define LOCATE(CC, NEW_CC, OLD_CC, X_CC)                                                      \
+	"WITH u AS (SELECT c.elo, c.n FROM board_elo_counts c "                                  \
+	"WHERE c.season_id = $1 AND c.country_code = " CC " "                                    \
+	"UNION ALL SELECT m.new_elo, 1 FROM board_moves m WHERE m.season_id = $1 "               \
+	"AND m.new_elo IS NOT NULL " NEW_CC                                                       \
+	"UNION ALL SELECT m.old_elo, -1 FROM board_moves m WHERE m.season_id = $1 "              \
+	"AND m.old_elo IS NOT NULL " OLD_CC "), "                                                 \
+	"e AS (SELECT elo, sum(n) AS n FROM u GROUP BY elo HAVING sum(n) > 0), "                 \
+	"ea AS (SELECT elo, n, sum(n) OVER (ORDER BY elo DESC) - n AS ahead FROM e), "           \
+	"pe AS (SELECT elo, ahead FROM ea WHERE ahead <= $2::bigint AND ahead + n > $2::bigint), " \
+	"v AS (SELECT t.day, t.n FROM board_tie_counts t, pe WHERE t.season_id = $1 "            \
+	"AND t.country_code = " CC " AND t.elo = pe.elo "                                        \
+	"UNION ALL SELECT m.new_day, 1 FROM board_moves m, pe WHERE m.season_id = $1 "           \
+	"AND m.new_elo = pe.elo " NEW_CC                                                          \
+	"UNION ALL SELECT m.old_day, -1 FROM board_moves m, pe WHERE m.season_id = $1 "          \
+	"AND m.old_elo = pe.elo " OLD_CC "), "                                                    \
+	"d AS (SELECT day, sum(n) AS n FROM v GROUP BY day HAVING sum(n) > 0), "                 \
+	"da AS (SELECT day, n, (SELECT ahead FROM pe) + sum(n) OVER (ORDER BY day) - n AS ahead " \
+	"FROM d), "                                                                               \
+	"pd AS (SELECT day, ahead FROM da WHERE ahead <= $2::bigint AND ahead + n > $2::bigint) " \
+	"SELECT hit.elo, (extract(epoch FROM hit.reached_at) * 1000)::bigint, hit.player_id "    \
+	"FROM pe, pd, LATERAL (SELECT x.elo, x.reached_at, x.player_id "                          \
+	"FROM leaderboard_entries x WHERE x.season_id = $1 AND x.is_active " X_CC                 \
+	"AND x.elo = pe.elo AND x.reached_at >= pd.day::timestamp AT TIME ZONE 'UTC' "            \
+	"AND x.reached_at < (pd.day + 1)::timestamp AT TIME ZONE 'UTC' "                          \
+	"ORDER BY x.reached_at, x.player_id OFFSET ($2::bigint - pd.ahead)::bigint LIMIT 1) hit"
+
 #define WINDOW_FROM                                                                       \
 	" FROM rating_events re JOIN players p ON p.id = re.player_id "                    \
 	"WHERE re.season_id = 'all-time' AND re.created_at >= $1::timestamptz AND p.is_active " \
@@ -383,6 +418,12 @@ static const struct statement statements[STMT_MAX] = {
 	[STMT_BOARD_NEAR_AHEAD_CC] = {"board_near_ahead_cc", NEAR_AHEAD("AND le.country_code = $6 "), 6},
 	[STMT_BOARD_NEAR_BEHIND] = {"board_near_behind", NEAR_BEHIND(""), 5},
 	[STMT_BOARD_NEAR_BEHIND_CC] = {"board_near_behind_cc", NEAR_BEHIND("AND le.country_code = $6 "), 6},
+	/* the entry at position $2 (LOCATE, migration 0005) */
+	[STMT_BOARD_LOCATE] = {"board_locate", LOCATE("''", "", "", ""), 2},
+	[STMT_BOARD_LOCATE_CC] = {"board_locate_cc",
+				  LOCATE("$3::bpchar", "AND m.new_cc = $3::bpchar ",
+					 "AND m.old_cc = $3::bpchar ", "AND x.country_code = $3::bpchar "),
+				  3},
 	/* the entry of player $2 and its rank (RANK_OF, migration 0005) */
 	[STMT_BOARD_ENTRY_RANK] = {"board_entry_rank",
 				   "SELECT " ENTRY_COLS ", " RANK_OF("''", "", "", "") BOARD_FROM

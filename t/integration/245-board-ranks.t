@@ -9,6 +9,8 @@
 #   * results (elo and reached_at move), a country change (the player leaves
 #     one country board, joins another, keeps its global place), a
 #     deactivation (leaves every board), a reactivation by SQL;
+#   * pages from offset 200 on (located by the counts) equal PostgreSQL's
+#     order on a 300-player country board and the global board;
 #   * the counts equal a GROUP BY over the entries throughout, and
 #     board_counts_rebuild() repairs counts and sizes after writes that
 #     bypassed the triggers.
@@ -24,7 +26,7 @@ plan skip_all => 'no stack: RP_STACK_ENV does not describe a running stack (run 
 sub api { Stack::T::call(@_) }
 sub J   { Stack::T::body_json(@_) }
 
-my ($CC, $CC2) = ('LR', 'LS');
+my ($CC, $CC2, $CC3) = ('LR', 'LS', 'LT');
 END { Stack::start_service('redis') if Stack::available() && !Stack::service_pid('redis') }
 
 my ($admin, @P) = Stack::T::setup_players(prefix => 't245', n => 24, country => $CC,
@@ -131,6 +133,41 @@ check_ranks('folded counts and new moves');
 ok(Stack::start_service('redis'), 'redis started');
 Stack::T::invalidate_boards();
 is(join('/', (Stack::board_counts_drift())[0, 1]), '0/0', 'counts + moves = the entries at the end');
+
+# deep pages with Redis down start from the entry the counts locate (from
+# offset 200 on): a country board of 300 players made and re-rated in bulk
+# (one statement each: more than 256 moves, folded at once), ties included
+my (undef, @Q) = Stack::T::setup_players(prefix => 't245q', n => 300, country => $CC3,
+	addr => '127.0.4.245', retire => 1);
+my $qlist = join ',', map { "'$_->{id}'" } @Q;
+Stack::psql("UPDATE leaderboard_entries le SET elo = 1150 + (q.k % 40) * 5, "
+	. "reached_at = timestamptz '2025-04-01 00:00:00+00' + (q.k % 7) * interval '9 hours' "
+	. "FROM (SELECT id, row_number() OVER (ORDER BY id) AS k FROM players WHERE id IN ($qlist)) q "
+	. "WHERE le.player_id = q.id AND le.season_id = 'all-time'");
+is((Stack::board_counts_drift())[2], 0, 'a bulk update folds its moves at once');
+ok(Stack::stop_service('redis'), 'redis stopped');
+my @want = Stack::psql("SELECT player_id || ':' || elo FROM leaderboard_entries WHERE season_id = 'all-time' "
+	. "AND is_active AND country_code = '$CC3' ORDER BY elo DESC, reached_at, player_id");
+my @gwant = Stack::psql("SELECT player_id FROM leaderboard_entries WHERE season_id = 'all-time' "
+	. "AND is_active ORDER BY elo DESC, reached_at, player_id");
+my @pbad;
+for my $off (0, 199, 200, 201, 250, 293, 299, 300) {
+	my $j = J(api(GET => "/api/leaderboards?scope=country&country=$CC3&offset=$off&limit=7&_=" . rand())) // {};
+	my @got = map { "$_->{rank}=$_->{playerId}:$_->{elo}" } @{ $j->{entries} // [] };
+	my $hi = $off + 6 > $#want ? $#want : $off + 6;
+	my @exp = map { ($_ + 1) . "=$want[$_]" } $off .. $hi;
+	push @pbad, "country offset $off" unless "@got" eq "@exp" && ($j->{total} // -1) == @want;
+}
+for my $off (200, int(@gwant / 2), @gwant - 3) {
+	my $j = J(api(GET => "/api/leaderboards?offset=$off&limit=5&_=" . rand())) // {};
+	my @got = map { "$_->{rank}=$_->{playerId}" } @{ $j->{entries} // [] };
+	my $hi = $off + 4 > $#gwant ? $#gwant : $off + 4;
+	my @exp = map { ($_ + 1) . "=$gwant[$_]" } $off .. $hi;
+	push @pbad, "global offset $off" unless "@got" eq "@exp";
+}
+is(scalar @pbad, 0, 'deep pages with Redis down equal PostgreSQL order') or diag explain \@pbad;
+ok(Stack::start_service('redis'), 'redis started');
+Stack::T::invalidate_boards();
 
 # counts spoiled behind the triggers' back are rebuilt by board_counts_rebuild()
 sub sizes_drift {
