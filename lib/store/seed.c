@@ -88,7 +88,7 @@ enum rp_err seed_players(const char *conninfo, long n, bool if_empty, FILE *out)
 	if (!ok(PQexecParams(c, seed_sql, 2, NULL, p1, NULL, NULL, 0), out) ||
 	    !ok(PQexecParams(c, admin_sql, 1, NULL, p2, NULL, NULL, 0), out) ||
 	    !ok(PQexec(c, entries_sql), out) || !ok(PQexec(c, "COMMIT"), out) ||
-	    !ok(PQexec(c, "VACUUM (ANALYZE) players, leaderboard_entries"), out)) {
+	    !ok(PQexec(c, "VACUUM (ANALYZE) players, leaderboard_entries, board_moves"), out)) {
 		err = RP_ECONFLICT;
 		goto done;
 	}
