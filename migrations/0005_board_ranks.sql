@@ -52,6 +52,11 @@ CREATE TABLE board_moves (
 ALTER TABLE board_moves SET (autovacuum_vacuum_scale_factor = 0,
                              autovacuum_vacuum_threshold = 20000,
                              autovacuum_vacuum_cost_delay = 0);
+-- no key (a key index would cost every result an index insert): a logical
+-- replication publication that includes it (FOR ALL TABLES) must still be
+-- able to replicate the fold's DELETE, or the fold, and the result that
+-- runs it, would fail
+ALTER TABLE board_moves REPLICA IDENTITY FULL;
 
 CREATE FUNCTION board_day(t timestamptz) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (t AT TIME ZONE 'UTC')::date $$;
