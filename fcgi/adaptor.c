@@ -118,20 +118,38 @@ void adaptor_read(FCGX_Request *fr, struct request *req)
 	req->body_len = got;
 }
 
+/* "name: value\r\n" */
+static void put_header(struct buf *h, const char *name, const char *value)
+{
+	buf_puts(h, name);
+	buf_append(h, ": ", 2);
+	buf_puts(h, value ? value : "");
+	buf_append(h, "\r\n", 2);
+}
+
 void adaptor_write(FCGX_Request *fr, const struct request *req, const struct response *res)
 {
-	/* headers are assembled in the arena and written with one call */
+	/* headers are assembled in the arena and written with one call (no
+	 * printf: this runs for every response) */
 	struct buf h;
+	char num[FMT_LL_MAX];
 	buf_init(&h, req->arena);
 	bool no_body = res->status == 204 || res->status == 304;
-	buf_printf(&h, "Status: %d %s\r\n", res->status, http_status_text(res->status));
+	fmt_ll(num, res->status);
+	buf_puts(&h, "Status: ");
+	buf_puts(&h, num);
+	buf_append(&h, " ", 1);
+	buf_puts(&h, http_status_text(res->status));
+	buf_append(&h, "\r\n", 2);
 	if (!no_body)
-		buf_printf(&h, "Content-Type: %s\r\n", res->content_type);
+		put_header(&h, "Content-Type", res->content_type);
 	for (size_t i = 0; i < res->nheaders; i++)
-		buf_printf(&h, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
+		put_header(&h, res->headers[i].name, res->headers[i].value);
 	bool body = req->method != HTTP_HEAD && !no_body;
 	/* HEAD announces the length GET would send */
-	buf_printf(&h, "Content-Length: %lu\r\n\r\n", no_body ? 0UL : (unsigned long)res->body.len);
+	fmt_ll(num, no_body ? 0 : (long long)res->body.len);
+	put_header(&h, "Content-Length", num);
+	buf_append(&h, "\r\n", 2);
 	if (h.failed) {
 		FCGX_FPrintF(fr->out, "Status: 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
 		return;

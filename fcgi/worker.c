@@ -26,6 +26,7 @@
 #include <sodium.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +122,26 @@ static int listen_wait(int ep, int listen_fd, const sigset_t *waitmask)
 	return n;
 }
 
+/*
+ * End the request. libfcgi closes a connection with a lingering close:
+ * shutdown(SHUT_WR), then it sleeps until nginx closes its end (up to 2 s),
+ * reading whatever nginx still sends, so that a peer still writing a body
+ * the handler did not read is drained instead of reset (our 413s). A
+ * request without a body whose bytes have all been read has nothing left to
+ * drain: FCGX_Detach makes libfcgi close at once, which saves the worker
+ * three system calls and a sleep and wake-up per request (a GET is most of
+ * the traffic). The answer is complete either way: nginx reads it before
+ * it sees the end of the stream.
+ */
+static void request_finish(FCGX_Request *fr, const struct request *req)
+{
+	int unread = -1;
+	if (req->content_length <= 0 && !req->body_too_large &&
+	    ioctl(fr->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
+		FCGX_Detach(fr);
+	FCGX_Finish_r(fr);
+}
+
 int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 {
 	sigset_t stopset;
@@ -186,7 +207,7 @@ int worker_run(int listen_fd, const struct rp_config *cfg, struct metrics *m)
 		adaptor_read(&fr, &req);
 		app_handle(&app, &req, &res);
 		adaptor_write(&fr, &req, &res);
-		FCGX_Finish_r(&fr);
+		request_finish(&fr, &req);
 		app_after_response(&app);
 	}
 	FCGX_Free(&fr, 0);

@@ -154,7 +154,23 @@ static const char *board_etag(struct request *req, long long seq)
 		h = h * 33 + (unsigned char)*p;
 	for (const char *p = req->query; *p; p++)
 		h = h * 33 + (unsigned char)*p;
-	return arena_printf(req->arena, "W/\"lb-%lld-%lx\"", seq, h);
+	/* W/"lb-<seq>-<h in hex>", as "%lx" wrote it, without printf (every board read) */
+	char hex[2 * sizeof(h)], *x = hex + sizeof(hex);
+	do {
+		*--x = "0123456789abcdef"[h & 15];
+		h >>= 4;
+	} while (h != 0);
+	size_t nhex = (size_t)(hex + sizeof(hex) - x);
+	char *etag = arena_alloc(req->arena, 6 + FMT_LL_MAX + 1 + sizeof(hex) + 2);
+	if (etag == NULL)
+		return NULL;
+	memcpy(etag, "W/\"lb-", 6);
+	char *p = etag + 6 + fmt_ll(etag + 6, seq);
+	*p++ = '-';
+	memcpy(p, x, nhex);
+	p += nhex;
+	memcpy(p, "\"", 2);
+	return etag;
 }
 
 /* 304 when If-None-Match names etag. */

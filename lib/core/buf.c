@@ -16,7 +16,7 @@ void buf_init(struct buf *b, struct arena *a)
 	b->arena = a;
 }
 
-static bool buf_reserve(struct buf *b, size_t extra)
+bool buf_reserve(struct buf *b, size_t extra)
 {
 	if (b->failed)
 		return false;
@@ -36,20 +36,6 @@ static bool buf_reserve(struct buf *b, size_t extra)
 	b->data = p;
 	b->cap = cap;
 	return true;
-}
-
-void buf_append(struct buf *b, const char *s, size_t n)
-{
-	if (!buf_reserve(b, n))
-		return;
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void buf_puts(struct buf *b, const char *s)
-{
-	buf_append(b, s, strlen(s));
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)
@@ -75,6 +61,8 @@ void buf_json_string(struct buf *b, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	const unsigned char *run = p;
 	for (; *p; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue; /* the common case: copied with its run */
 		const char *esc = NULL;
 		char u[7];
 		switch (*p) {
@@ -108,9 +96,9 @@ void buf_json_string_or_null(struct buf *b, const char *s)
 		buf_json_string(b, s);
 }
 
-void buf_json_int(struct buf *b, long long v)
+size_t fmt_ll(char out[FMT_LL_MAX], long long v)
 {
-	char tmp[24];
+	char tmp[FMT_LL_MAX];
 	char *p = tmp + sizeof(tmp);
 	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 	do {
@@ -119,11 +107,15 @@ void buf_json_int(struct buf *b, long long v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
-	buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	size_t n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
 }
 
-void buf_json_field_int(struct buf *b, const char *prefix, long long v)
+void buf_json_int(struct buf *b, long long v)
 {
-	buf_puts(b, prefix);
-	buf_json_int(b, v);
+	char tmp[FMT_LL_MAX];
+	size_t n = fmt_ll(tmp, v);
+	buf_append(b, tmp, n);
 }

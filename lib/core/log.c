@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
+
 static int log_threshold = 2; /* info */
 static long cached_pid;       /* 0 = ask the kernel (reset in every new worker) */
 
@@ -31,18 +33,46 @@ int log_enabled(int level)
 	return level <= log_threshold;
 }
 
+/* n digits of v, zero-padded, at p; returns p + n */
+static char *put_digits(char *p, long v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
 void time_iso8601(char out[32])
 {
-	char tmp[96];
+	/* every response and log line asks: no snprintf, and gmtime_r only
+	 * when the second has changed */
+	static time_t last_sec = -1;
+	static char prefix[24]; /* "YYYY-MM-DDTHH:MM:SS." */
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000000);
-	memcpy(out, tmp, 31);
-	out[31] = '\0';
+	if (ts.tv_sec != last_sec) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		char *p = put_digits(prefix, (tm.tm_year + 1900) % 10000, 4);
+		*p++ = '-';
+		p = put_digits(p, tm.tm_mon + 1, 2);
+		*p++ = '-';
+		p = put_digits(p, tm.tm_mday, 2);
+		*p++ = 'T';
+		p = put_digits(p, tm.tm_hour, 2);
+		*p++ = ':';
+		p = put_digits(p, tm.tm_min, 2);
+		*p++ = ':';
+		p = put_digits(p, tm.tm_sec, 2);
+		*p++ = '.';
+		*p = '\0';
+		last_sec = ts.tv_sec;
+	}
+	memcpy(out, prefix, 20);
+	char *p = put_digits(out + 20, ts.tv_nsec / 1000000, 3);
+	*p++ = 'Z';
+	*p = '\0';
 }
 
 long long clock_us(void)
@@ -93,8 +123,9 @@ static void line_begin(char *line, size_t cap, size_t *pos, int level)
 	put_raw(line, cap, pos, ts);
 	put_raw(line, cap, pos, "\",\"level\":\"");
 	put_raw(line, cap, pos, level_names[level]);
-	char pid[32];
-	snprintf(pid, sizeof(pid), "\",\"pid\":%ld", cached_pid ? cached_pid : (long)getpid());
+	char pid[FMT_LL_MAX];
+	fmt_ll(pid, cached_pid ? cached_pid : (long)getpid());
+	put_raw(line, cap, pos, "\",\"pid\":");
 	put_raw(line, cap, pos, pid);
 }
 
@@ -189,9 +220,13 @@ void log_request(const char *request_id, const char *method, const char *route,
 	put_escaped(line, sizeof(line), &pos, method);
 	put_raw(line, sizeof(line), &pos, "\",\"route\":\"");
 	put_escaped(line, sizeof(line), &pos, route);
-	char tail[96];
-	snprintf(tail, sizeof(tail), "\",\"status\":%d,\"latency_us\":%lld", status, latency_us);
-	put_raw(line, sizeof(line), &pos, tail);
+	char num[FMT_LL_MAX];
+	put_raw(line, sizeof(line), &pos, "\",\"status\":");
+	fmt_ll(num, status);
+	put_raw(line, sizeof(line), &pos, num);
+	put_raw(line, sizeof(line), &pos, ",\"latency_us\":");
+	fmt_ll(num, latency_us);
+	put_raw(line, sizeof(line), &pos, num);
 	if (error_code != NULL) {
 		put_raw(line, sizeof(line), &pos, ",\"error\":\"");
 		put_escaped(line, sizeof(line), &pos, error_code);

@@ -89,9 +89,12 @@ void response_header(struct response *res, const char *name, const char *value)
 void response_public_1s(struct response *res)
 {
 	response_header(res, "Cache-Control", "public, max-age=1");
-	char *v = arena_printf(res->body.arena, "@%lld", (long long)time(NULL));
-	if (v != NULL)
-		response_header(res, "X-Accel-Expires", v);
+	char *v = arena_alloc(res->body.arena, FMT_LL_MAX + 1);
+	if (v == NULL)
+		return;
+	v[0] = '@';
+	fmt_ll(v + 1, (long long)time(NULL));
+	response_header(res, "X-Accel-Expires", v);
 }
 
 enum rp_err response_json(struct response *res, int status, struct json_object *o)

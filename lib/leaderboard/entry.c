@@ -3,7 +3,6 @@
  */
 #include "leaderboard/entry.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +30,23 @@ bool entry_pack(char *buf, size_t cap, const struct board_entry *e)
 	return n > 0 && (size_t)n < cap;
 }
 
+/* A decimal integer (optional '-') of exactly n bytes within [lo, hi]. Hand-rolled:
+ * a page unpacks ~130 of them, and strtoll wants a NUL-terminated copy. */
 static bool to_ll(const char *s, size_t n, long long lo, long long hi, long long *out)
 {
-	char tmp[24];
-	if (n == 0 || n >= sizeof(tmp))
+	bool neg = n > 0 && s[0] == '-';
+	size_t i = neg ? 1 : 0;
+	if (n == i || n - i > 18) /* 18 digits cannot overflow */
 		return false;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	char *end;
-	errno = 0;
-	long long v = strtoll(tmp, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+	long long v = 0;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (neg)
+		v = -v;
+	if (v < lo || v > hi)
 		return false;
 	*out = v;
 	return true;

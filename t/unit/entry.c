@@ -81,6 +81,26 @@ int main(void)
 	   "an extra field: malformed");
 	ok(!unpack_str(a, "DE\x1f" "99999999999999\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "1\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "u\x1f", &out),
 	   "an elo out of range: malformed");
+	/* numbers: what snprintf("%d") wrote, nothing else (no sign but '-', no spaces) */
+	ok(unpack_str(a, "\x1f" "-1200\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "-2147\x1f" "9007199254740992\x1f" "1\x1f" "0\x1f" "0\x1f" "-3\x1f" "0\x1f" "u\x1f", &out) &&
+		   out.elo == -1200 && out.change == -2147 && out.reached_ms == 9007199254740992LL &&
+		   out.current_streak == -3,
+	   "negative numbers and a reached_ms of 2^53");
+	ok(!unpack_str(a, "\x1f" "1200\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "9007199254740993\x1f" "1\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "u\x1f", &out),
+	   "a reached_ms above 2^53: malformed");
+	ok(!unpack_str(a, "\x1f" "1200\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "-1\x1f" "1\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "u\x1f", &out),
+	   "a negative reached_ms: malformed");
+	static const char *const bad_elo[] = {"-", "+5", " 5", "5 ", "1e3", "0x10", "12345678901234567890"};
+	int accepted = 0;
+	for (size_t i = 0; i < sizeof(bad_elo) / sizeof(bad_elo[0]); i++) {
+		char text[160];
+		snprintf(text, sizeof(text), "\x1f%s\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "1\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "u\x1f", bad_elo[i]);
+		if (unpack_str(a, text, &out)) {
+			accepted++;
+			diag("elo '%s' accepted", bad_elo[i]);
+		}
+	}
+	is_int(accepted, 0, "signs, spaces, exponents, hex and overlong numbers: malformed");
 	ok(unpack_str(a, "\x1f" "1200\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "1\x1f" "0\x1f" "0\x1f" "0\x1f" "0\x1f" "u\x1f", &out) &&
 		   out.elo == 1200 && strcmp(out.username, "u") == 0,
 	   "the smallest valid entry");

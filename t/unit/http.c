@@ -1,9 +1,13 @@
 /* t/unit/http.c — lib/http/http.c and lib/core: query parsing, methods, arena and buffer limits. */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "http/http.h"
 #include "tap.h"
 
@@ -56,6 +60,56 @@ int main(void)
 		buf_puts(&b, "0123456789");
 	is_int((long long)b.len, 10000, "buffer grows");
 	ok(!b.failed, "no failure while within the cap");
+
+	buf_init(&b, a);
+	buf_json_string(&b, "plain text, UTF-8 \xc3\xa9, /slash/ \x7f");
+	is_str(b.data, "\"plain text, UTF-8 \xc3\xa9, /slash/ \x7f\"", "only quotes, backslashes and controls are escaped");
+	buf_init(&b, a);
+	buf_json_string(&b, "\t\r\x1f\"");
+	is_str(b.data, "\"\\t\\r\\u001f\\\"\"", "escapes at both ends");
+	buf_init(&b, a);
+	buf_json_string(&b, "");
+	is_str(b.data, "\"\"", "empty string");
+
+	/* fmt_ll: what "%lld" prints */
+	char num[FMT_LL_MAX], want[FMT_LL_MAX];
+	static const long long vals[] = {0, 7, -7, 10, 1234567890123LL, INT64_MAX, INT64_MIN};
+	int bad = 0;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		size_t n = fmt_ll(num, vals[i]);
+		snprintf(want, sizeof(want), "%lld", vals[i]);
+		if (strcmp(num, want) != 0 || n != strlen(want))
+			bad++;
+	}
+	is_int(bad, 0, "fmt_ll equals %lld, extremes included");
+
+	/* time_iso8601: the shape printf gave (2026-11-26T03:57:58.123Z) */
+	char ts[32], ts2[32];
+	time_iso8601(ts);
+	ok(strlen(ts) == 24 && ts[4] == '-' && ts[7] == '-' && ts[10] == 'T' && ts[13] == ':' &&
+		   ts[16] == ':' && ts[19] == '.' && ts[23] == 'Z',
+	   "ISO-8601 with milliseconds");
+	for (int i = 0; i < 2; i++) { /* twice: the second call reuses the cached date part */
+		time_t before = time(NULL);
+		time_iso8601(ts);
+		time_t after = time(NULL);
+		struct tm tm;
+		gmtime_r(&before, &tm);
+		strftime(ts2, sizeof(ts2), "%Y-%m-%dT%H:%M:%S.", &tm);
+		bool same = strncmp(ts, ts2, 20) == 0;
+		gmtime_r(&after, &tm);
+		strftime(ts2, sizeof(ts2), "%Y-%m-%dT%H:%M:%S.", &tm);
+		ok(same || strncmp(ts, ts2, 20) == 0, "the current UTC date and time (call %d)", i + 1);
+	}
+
+	/* response headers without printf */
+	struct response res;
+	response_init(&res, a);
+	response_public_1s(&res);
+	is_int((long long)res.nheaders, 2, "public answer: two headers");
+	is_str(res.headers[0].value, "public, max-age=1", "Cache-Control");
+	ok(res.headers[1].value[0] == '@' && strtoll(res.headers[1].value + 1, NULL, 10) > 1700000000,
+	   "X-Accel-Expires is @<unix second>");
 
 	arena_free(a);
 	return done_testing();
