@@ -60,7 +60,7 @@
 # microcached top-10 >= 50 % of the static file's rps; p99 < 10 ms (judged at
 # LAT_CONNECTIONS; the p99 at 64 connections is shown); results >= 800/s with
 # p99 < 50 ms; with Redis down at the largest size p99 < 50 ms for
-# top10 / stats / around.
+# top10 / page / stats / around.
 #
 # Output: progress on stderr, Markdown on stdout; exit 0 all targets met,
 # 1 a target missed, 2 could not run.  Everything is torn down on exit
