@@ -78,6 +78,9 @@
 #   THREADS, CONNECTIONS  wrk -t / -c of the throughput runs (2, 64)
 #   LAT_CONNECTIONS wrk -c of the latency runs, where p99 is judged (8)
 #   WORKERS         rankpulse and floor workers (2 x cores)
+#   FLOOR_NO_LINGER 1 = the floor closes a body-less request plainly, as
+#                   rankpulse does, instead of libfcgi's lingering close (the
+#                   stock floor, 0, is what the targets are stated against)
 #   IDS             players that around / stats rotate over (1000)
 #   GEN_MATCHES     matches generated at the largest size (2000000; QUICK=1: 10000; 0 = none)
 #   GEN_JOBS        parallel psql sessions for gen-matches (2)
@@ -469,7 +472,7 @@ fi
 echo "### Leaderboards, stats and results"
 echo
 machine_line
-echo "$WORKERS rankpulse workers = $WORKERS floor workers; durable PostgreSQL (fsync on, shared_buffers 128MB);"
+echo "$WORKERS rankpulse workers = $WORKERS floor workers$([ "${FLOOR_NO_LINGER:-0}" = 1 ] && echo ' (floor without lingering close, FLOOR_NO_LINGER=1)'); durable PostgreSQL (fsync on, shared_buffers 128MB);"
 echo "$MICRO_LINE;"
 echo "phases: $PHASES; wrk on the same machine."
 if has_phase reads; then

@@ -351,7 +351,8 @@ bench_start_floor() {
 	say "starting fcgi-floor${name:+ $name} ($WORKERS workers) on $sock"
 	(
 		exec </dev/null >>"$WORK/floor.log" 2>&1
-		exec "${AS_USER[@]}" "$BENCH_DIR/fcgi-floor" "$sock" "$WORKERS" "$body"
+		exec "${AS_USER[@]}" env FLOOR_NO_LINGER="${FLOOR_NO_LINGER:-0}" \
+			"$BENCH_DIR/fcgi-floor" "$sock" "$WORKERS" "$body"
 	) &
 	FLOOR_PID[${name:-_}]=$!
 	FLOOR_SOCK[${name:-_}]=$sock
