@@ -61,6 +61,20 @@ ALTER TABLE board_moves REPLICA IDENTITY FULL;
 CREATE FUNCTION board_day(t timestamptz) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (t AT TIME ZONE 'UTC')::date $$;
 
+-- What one move changes in the counts: -1 at the place it left and +1 at the
+-- place it took, each on the global board ('') and, with a country, on the
+-- country's board. The fold and every reader of unfolded moves
+-- (statements.c) expand moves with it.
+CREATE FUNCTION board_move_cells(old_cc text, old_elo integer, old_day date,
+                                 new_cc text, new_elo integer, new_day date)
+RETURNS TABLE (country_code text, elo integer, day date, n integer)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT v.cc, v.elo, v.day, v.n
+    FROM (VALUES ('', new_elo, new_day, 1), (new_cc, new_elo, new_day, 1),
+                 ('', old_elo, old_day, -1), (old_cc, old_elo, old_day, -1)) AS v (cc, elo, day, n)
+    WHERE v.elo IS NOT NULL AND v.cc IS NOT NULL
+$$;
+
 -- Fold the committed moves into the counts. One folder at a time: another
 -- caller returns at once (wait = false) or queues behind it (wait = true).
 CREATE FUNCTION board_moves_fold(wait boolean) RETURNS void
@@ -72,14 +86,9 @@ BEGIN
         RETURN;
     END IF;
     WITH m AS (DELETE FROM board_moves RETURNING *),
-    d AS (SELECT season_id, '' AS cc, new_elo AS elo, new_day AS day, 1 AS n
-              FROM m WHERE new_elo IS NOT NULL
-          UNION ALL SELECT season_id, new_cc, new_elo, new_day, 1
-              FROM m WHERE new_elo IS NOT NULL AND new_cc IS NOT NULL
-          UNION ALL SELECT season_id, '', old_elo, old_day, -1
-              FROM m WHERE old_elo IS NOT NULL
-          UNION ALL SELECT season_id, old_cc, old_elo, old_day, -1
-              FROM m WHERE old_elo IS NOT NULL AND old_cc IS NOT NULL),
+    d AS (SELECT m.season_id, c.country_code AS cc, c.elo, c.day, c.n
+              FROM m, board_move_cells(m.old_cc, m.old_elo, m.old_day,
+                                       m.new_cc, m.new_elo, m.new_day) c),
     t AS (INSERT INTO board_tie_counts AS c (season_id, country_code, elo, day, n)
               SELECT season_id, cc, elo, day, sum(n) FROM d GROUP BY 1, 2, 3, 4
               HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4

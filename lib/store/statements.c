@@ -76,25 +76,28 @@
 	"::bigint * interval '1 millisecond' OR (le.reached_at = timestamptz 'epoch' + " R          \
 	"::bigint * interval '1 millisecond' AND le.player_id > " I "::uuid))"
 
+/* the unfolded moves of board_moves m as count changes mc (migration 0005) */
+#define MOVE_CELLS                                                                           \
+	"board_moves m, board_move_cells(m.old_cc, m.old_elo, m.old_day, m.new_cc, m.new_elo, " \
+	"m.new_day) mc"
+
 /*
  * The rank of entry le on its board (migration 0005): 1 + the entries ahead
  * of it, counted as (a) higher elo from board_elo_counts, (b) same elo,
  * earlier UTC day from board_tie_counts, both corrected by the moves not
  * folded yet, and (c) same elo, same day, earlier (reached_at, id) by an
  * index range. O(distinct elos + one day's arrivals at one elo), not
- * O(rank). CC: the board's country_code in the counts ('' global); NEW_CC,
- * OLD_CC, X_CC: the move and entry filters for a country board ("" global).
+ * O(rank). CC: the board's country_code in the counts ('' global); X_CC:
+ * the entry filter for a country board ("" global).
  */
-#define MOVE_AHEAD(SIDE, CC)                                                                  \
-	"CASE WHEN (m." SIDE "_elo > le.elo OR (m." SIDE "_elo = le.elo AND m." SIDE             \
-	"_day < board_day(le.reached_at))) " CC "THEN 1 ELSE 0 END"
-#define RANK_OF(CC, NEW_CC, OLD_CC, X_CC)                                                           \
+#define RANK_OF(CC, X_CC)                                                                     \
 	"1 + coalesce((SELECT sum(c.n) FROM board_elo_counts c WHERE c.season_id = le.season_id " \
 	"AND c.country_code = " CC " AND c.elo > le.elo), 0) "                                   \
 	"+ coalesce((SELECT sum(t.n) FROM board_tie_counts t WHERE t.season_id = le.season_id "  \
 	"AND t.country_code = " CC " AND t.elo = le.elo AND t.day < board_day(le.reached_at)), 0) " \
-	"+ coalesce((SELECT sum(" MOVE_AHEAD("new", NEW_CC) " - " MOVE_AHEAD("old", OLD_CC) ") "   \
-	"FROM board_moves m WHERE m.season_id = le.season_id), 0) "                               \
+	"+ coalesce((SELECT sum(mc.n) FROM " MOVE_CELLS " WHERE m.season_id = le.season_id "     \
+	"AND mc.country_code = " CC " AND (mc.elo > le.elo OR (mc.elo = le.elo "                 \
+	"AND mc.day < board_day(le.reached_at)))), 0) "                                           \
 	"+ (SELECT count(*) FROM leaderboard_entries x WHERE x.season_id = le.season_id "        \
 	"AND x.is_active " X_CC "AND x.elo = le.elo "                                           \
 	"AND x.reached_at >= board_day(le.reached_at)::timestamp AT TIME ZONE 'UTC' "              \
@@ -108,22 +111,18 @@
  * that elo. Returns elo, reached_at ms, player id; no row past the end.
  * The deep pages of the PostgreSQL fallback start after it (NEAR_BEHIND).
  */
-#define LOCATE(CC, NEW_CC, OLD_CC, X_CC)                                                      \
+#define LOCATE(CC, X_CC)                                                                      \
 	"WITH u AS (SELECT c.elo, c.n FROM board_elo_counts c "                                  \
 	"WHERE c.season_id = $1 AND c.country_code = " CC " "                                    \
-	"UNION ALL SELECT m.new_elo, 1 FROM board_moves m WHERE m.season_id = $1 "               \
-	"AND m.new_elo IS NOT NULL " NEW_CC                                                       \
-	"UNION ALL SELECT m.old_elo, -1 FROM board_moves m WHERE m.season_id = $1 "              \
-	"AND m.old_elo IS NOT NULL " OLD_CC "), "                                                 \
+	"UNION ALL SELECT mc.elo, mc.n FROM " MOVE_CELLS " WHERE m.season_id = $1 "              \
+	"AND mc.country_code = " CC "), "                                                         \
 	"e AS (SELECT elo, sum(n) AS n FROM u GROUP BY elo HAVING sum(n) > 0), "                 \
 	"ea AS (SELECT elo, n, sum(n) OVER (ORDER BY elo DESC) - n AS ahead FROM e), "           \
 	"pe AS (SELECT elo, ahead FROM ea WHERE ahead <= $2::bigint AND ahead + n > $2::bigint), " \
 	"v AS (SELECT t.day, t.n FROM board_tie_counts t, pe WHERE t.season_id = $1 "            \
 	"AND t.country_code = " CC " AND t.elo = pe.elo "                                        \
-	"UNION ALL SELECT m.new_day, 1 FROM board_moves m, pe WHERE m.season_id = $1 "           \
-	"AND m.new_elo = pe.elo " NEW_CC                                                          \
-	"UNION ALL SELECT m.old_day, -1 FROM board_moves m, pe WHERE m.season_id = $1 "          \
-	"AND m.old_elo = pe.elo " OLD_CC "), "                                                    \
+	"UNION ALL SELECT mc.day, mc.n FROM " MOVE_CELLS ", pe WHERE m.season_id = $1 "          \
+	"AND mc.country_code = " CC " AND mc.elo = pe.elo), "                                    \
 	"d AS (SELECT day, sum(n) AS n FROM v GROUP BY day HAVING sum(n) > 0), "                 \
 	"da AS (SELECT day, n, (SELECT ahead FROM pe) + sum(n) OVER (ORDER BY day) - n AS ahead " \
 	"FROM d), "                                                                               \
@@ -419,20 +418,17 @@ static const struct statement statements[STMT_MAX] = {
 	[STMT_BOARD_NEAR_BEHIND] = {"board_near_behind", NEAR_BEHIND(""), 5},
 	[STMT_BOARD_NEAR_BEHIND_CC] = {"board_near_behind_cc", NEAR_BEHIND("AND le.country_code = $6 "), 6},
 	/* the entry at position $2 (LOCATE, migration 0005) */
-	[STMT_BOARD_LOCATE] = {"board_locate", LOCATE("''", "", "", ""), 2},
+	[STMT_BOARD_LOCATE] = {"board_locate", LOCATE("''", ""), 2},
 	[STMT_BOARD_LOCATE_CC] = {"board_locate_cc",
-				  LOCATE("$3::bpchar", "AND m.new_cc = $3::bpchar ",
-					 "AND m.old_cc = $3::bpchar ", "AND x.country_code = $3::bpchar "),
-				  3},
+				  LOCATE("$3::bpchar", "AND x.country_code = $3::bpchar "), 3},
 	/* the entry of player $2 and its rank (RANK_OF, migration 0005) */
 	[STMT_BOARD_ENTRY_RANK] = {"board_entry_rank",
-				   "SELECT " ENTRY_COLS ", " RANK_OF("''", "", "", "") BOARD_FROM
+				   "SELECT " ENTRY_COLS ", " RANK_OF("''", "") BOARD_FROM
 				   "AND le.player_id = $2",
 				   2},
 	[STMT_BOARD_ENTRY_RANK_CC] = {"board_entry_rank_cc",
 				      "SELECT " ENTRY_COLS ", "
-				      RANK_OF("$3::bpchar", "AND m.new_cc = $3::bpchar ",
-					      "AND m.old_cc = $3::bpchar ", "AND x.country_code = $3::bpchar ")
+				      RANK_OF("$3::bpchar", "AND x.country_code = $3::bpchar ")
 				      BOARD_FROM "AND le.player_id = $2 AND le.country_code = $3::bpchar",
 				      3},
 	[STMT_BOARD_ENTRY_OF] = {"board_entry_of",
