@@ -165,16 +165,20 @@ sub fetch {
 			globalRank countryRank elo) };
 }
 
-# follow nextCursor from $path (limit in it); concatenated entries
+# follow nextCursor from $path (limit in it); concatenated entries. A cursor
+# that never ends stops one page after the board's total (first page) is
+# covered, so the walk fails the comparison instead of looping.
 sub cursor_walk {
 	my ($path) = @_;
-	my (@all, $cursor, $n);
+	my ($limit) = $path =~ /[?&]limit=(\d+)/;
+	my (@all, $cursor, $pages, $n);
 	while (1) {
 		my $a = fetch($path . ($cursor ? "&cursor=$cursor" : ''));
 		last unless $a->{status} == 200;
+		$pages //= int(($a->{total} // 0) / ($limit || 10)) + 2;
 		push @all, @{ $a->{entries} };
 		$cursor = $a->{nextCursor};
-		last if !$cursor || ++$n > 100;
+		last if !$cursor || ++$n >= $pages;
 	}
 	return \@all;
 }
