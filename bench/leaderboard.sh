@@ -82,7 +82,7 @@
 #                   rankpulse does, instead of libfcgi's lingering close (the
 #                   stock floor, 0, is what the targets are stated against)
 #   IDS             players that around / stats rotate over (1000)
-#   GEN_MATCHES     matches generated at the largest size (5000000; QUICK=1: 10000; 0 = none)
+#   GEN_MATCHES     matches generated at the largest size (2000000; QUICK=1: 10000; 0 = none)
 #   GEN_JOBS        parallel psql sessions for gen-matches (2)
 #   RESULT_MATCHES  matches created per size for the result run (20000; QUICK=1: 2500)
 #   RESULT_SECONDS  measured result run (10; QUICK=1: 3)
@@ -115,7 +115,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 LAT_CONNECTIONS=${LAT_CONNECTIONS:-8}
 WORKERS=${WORKERS:-$((2 * $(nproc)))}
 IDS=${IDS:-1000}
-GEN_MATCHES=${GEN_MATCHES:-5000000}
+GEN_MATCHES=${GEN_MATCHES:-2000000}
 GEN_JOBS=${GEN_JOBS:-2}
 RESULT_MATCHES=${RESULT_MATCHES:-20000}
 RESULT_SECONDS=${RESULT_SECONDS:-10}
