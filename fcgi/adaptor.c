@@ -135,9 +135,8 @@ void adaptor_write(FCGX_Request *fr, const struct request *req, const struct res
 	char num[FMT_LL_MAX];
 	buf_init(&h, req->arena);
 	bool no_body = res->status == 204 || res->status == 304;
-	fmt_ll(num, res->status);
 	buf_puts(&h, "Status: ");
-	buf_puts(&h, num);
+	buf_json_int(&h, res->status); /* a plain decimal, no printf */
 	buf_append(&h, " ", 1);
 	buf_puts(&h, http_status_text(res->status));
 	buf_append(&h, "\r\n", 2);
